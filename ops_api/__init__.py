@@ -1,0 +1,1 @@
+"""Operational API: the practice's system of record (FastAPI + SQLAlchemy 2 + Alembic)."""

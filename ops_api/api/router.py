@@ -1,0 +1,9 @@
+"""Collects every resource router under /api/v1."""
+
+from fastapi import APIRouter
+
+from ops_api.api.routes import auth, org, patients, users
+
+api_router = APIRouter(prefix="/api/v1")
+for module in (auth, users, org, patients):
+    api_router.include_router(module.router)

@@ -1,0 +1,1 @@
+"""Spark Den PMS: shared kernel (settings, logging, the `pms` CLI)."""

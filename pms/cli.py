@@ -1,0 +1,21 @@
+"""The `pms` command: one Typer app that mounts each package's commands."""
+
+import typer
+
+from ops_api.cli import api_command, db_app, users_app
+from warehouse.cli import replicate_command, warehouse_app
+
+app = typer.Typer(help="Spark Den PMS", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(warehouse_app, name="warehouse")
+app.command("api")(api_command)
+app.command("replicate")(replicate_command)
+
+
+@app.command("demo")
+def demo() -> None:
+    """Start the platform with a seeded practice (see README)."""
+    from pms.demo import run_demo
+
+    run_demo()

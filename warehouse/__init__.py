@@ -1,0 +1,1 @@
+"""Warehouse: the embedded ClickHouse server, the client factory, and outbox replication."""
