@@ -1,0 +1,5 @@
+"""Appointments routes (see API.md)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["appointments"])

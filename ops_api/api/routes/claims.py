@@ -1,0 +1,5 @@
+"""Claims routes (see API.md)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["claims"])

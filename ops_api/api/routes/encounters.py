@@ -1,0 +1,5 @@
+"""Encounters routes (see API.md)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["encounters"])

@@ -1,0 +1,5 @@
+"""Payments routes (see API.md)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["payments"])
