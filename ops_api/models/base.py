@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ops_api.clock import new_id
 from ops_api.models.types import UTCDateTime, utcnow
 
 NAMING = {
@@ -15,6 +16,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def _entity_id(context) -> uuid.UUID:
+    """Assigned at flush; per table, so a seeded id source gives the same ids on every write path."""
+    return new_id(context.current_column.table.name)
 
 
 class Base(DeclarativeBase):
@@ -27,6 +33,6 @@ class Entity(Base):
     __abstract__ = True
     replicated = True
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_entity_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -62,5 +62,4 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from ops_api.clock import utcnow  # noqa: E402,F401  (the one clock; re-exported for models)
