@@ -58,6 +58,6 @@ def modifier_problem(modifier: str) -> str | None:
 def timezone_problem(name: str) -> str | None:
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return f"{name!r} is not an IANA timezone"
     return None

@@ -13,9 +13,10 @@ from enum import Enum
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, object_session
 
+from ops_api.crypto import pseudonym
 from ops_api.models.base import Entity
 from ops_api.models.infra import OutboxEvent
-from ops_api.models.types import utcnow
+from ops_api.models.types import EncryptedString, utcnow
 from pms.enums import OutboxOp
 
 
@@ -34,9 +35,18 @@ def _json_value(value):
 
 
 def row_payload(obj: Entity) -> dict:
-    """The entity's column values, JSON-ready: money as strings, times as ISO 8601 UTC."""
+    """The entity's column values, JSON-ready: money as strings, times as ISO 8601 UTC.
+
+    Columns encrypted at rest replicate as a keyed pseudonym, never in clear (docs/security.md).
+    """
     mapper = inspect(obj).mapper
-    return {col.key: _json_value(getattr(obj, col.key)) for col in mapper.column_attrs}
+    return {col.key: _column_value(col, getattr(obj, col.key)) for col in mapper.column_attrs}
+
+
+def _column_value(col, value):
+    if value is not None and isinstance(col.columns[0].type, EncryptedString):
+        return pseudonym(value)
+    return _json_value(value)
 
 
 def event_row(obj: Entity, op: OutboxOp, now: datetime) -> dict:

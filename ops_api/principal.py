@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from ops_api import audit
 from ops_api.errors import NotFound
-from ops_api.models import AuditEvent, User
+from ops_api.models import User
 from pms.enums import Role
 
 
@@ -57,9 +58,7 @@ class Principal:
     def audit(self, session: Session, action: str, entity: str, entity_id=None, patient_id=None,
               status_code: int = 200) -> None:
         """Record access to patient-level data in the caller's transaction (committed with the change)."""
-        session.add(AuditEvent(
-            user_id=self.user.id, username=self.user.username, role=self.role.value, action=action,
-            route=self.route, method=self.method, status_code=status_code, entity=entity,
-            entity_id=str(entity_id) if entity_id is not None else None, patient_id=patient_id,
-            client_addr=self.client_addr, request_id=self.request_id,
-        ))
+        audit.record(session, action=action, entity=entity, entity_id=entity_id, patient_id=patient_id,
+                     status_code=status_code, user_id=self.user.id, username=self.user.username,
+                     role=self.role.value, route=self.route, method=self.method, client_addr=self.client_addr,
+                     request_id=self.request_id)

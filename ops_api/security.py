@@ -39,9 +39,9 @@ def create_access_token(user_id: uuid.UUID, role: str) -> str:
 
 
 def decode_access_token(token: str) -> dict | None:
-    """The token's claims, or None when it is forged, malformed or expired."""
+    """The token's claims, or None when it is forged, malformed, expired or has no id to revoke it by."""
     try:
         return jwt.decode(token, get_settings().pms_secret_key.get_secret_value(), algorithms=[ALGORITHM],
-                          options={"require": ["sub", "exp"]})
+                          options={"require": ["sub", "exp", "jti"]})
     except jwt.PyJWTError:
         return None

@@ -2,12 +2,14 @@
 
 import typer
 
-from ops_api.cli import api_command, db_app, users_app
+from ops_api.cli import api_command, audit_app, db_app, keys_app, users_app
 from warehouse.cli import replicate_command, warehouse_app
 
 app = typer.Typer(help="Spark Den PMS", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.add_typer(warehouse_app, name="warehouse")
 app.command("api")(api_command)
 app.command("replicate")(replicate_command)

@@ -7,8 +7,10 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from ops_api import audit
 from ops_api.db import get_session
 from ops_api.models import User
+from ops_api.models.infra import RevokedToken
 from ops_api.permissions import PERMISSIONS, allowed
 from ops_api.principal import Principal
 from ops_api.security import decode_access_token
@@ -20,25 +22,28 @@ UNAUTHORIZED = HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated: m
                              headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_user(session: SessionDep, token: Annotated[str, Depends(oauth2_scheme)]) -> User:
+def token_claims(token: Annotated[str, Depends(oauth2_scheme)]) -> dict:
+    """The bearer token's verified claims (signature, expiry, subject, jti), else 401."""
     claims = decode_access_token(token)
     if claims is None:
         raise UNAUTHORIZED
+    return claims
+
+
+def current_user(request: Request, session: SessionDep, claims: Annotated[dict, Depends(token_claims)]) -> User:
     try:
         user = session.get(User, uuid.UUID(claims["sub"]))
     except ValueError:
         raise UNAUTHORIZED from None
-    if user is None or not user.active:
+    if user is None or not user.active or session.get(RevokedToken, claims["jti"]) is not None:
         raise UNAUTHORIZED
+    # Who is calling, for the access log and for audit events of denied requests (ops_api/middleware.py).
+    request.state.user = {"user_id": user.id, "username": user.username, "role": user.role.value}
     return user
 
 
 def route_template(request: Request) -> str:
-    """The route as declared (`/api/v1/patients/{patient_id}`): no identifiers in the audit route field."""
-    path = request.url.path
-    for name, value in request.path_params.items():
-        path = path.replace(str(value), "{" + name + "}")
-    return path
+    return audit.route_template(request.scope)
 
 
 class Allow:
@@ -58,7 +63,7 @@ class Allow:
         return Principal(
             user=user,
             client_addr=request.client.host if request.client else None,
-            request_id=request.headers.get("x-request-id"),
+            request_id=getattr(request.state, "request_id", None),
             route=route_template(request),
             method=request.method,
         )

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import MetaData, Uuid
+from sqlalchemy import MetaData, Uuid, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ops_api.clock import new_id
@@ -35,4 +35,14 @@ class Entity(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=_entity_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@event.listens_for(Entity, "before_update", propagate=True)
+def _touch_updated_at(mapper, _connection, target) -> None:
+    """Stamp `updated_at` per row. (A column `onupdate` default is evaluated once per batched
+    UPDATE, so rows flushed together would get one shared value that differs from the outbox's.)"""
+    state = inspect(target)
+    changed = any(state.attrs[col.key].history.has_changes() for col in mapper.column_attrs if col.key != "updated_at")
+    if changed and not state.attrs.updated_at.history.has_changes():
+        target.updated_at = utcnow()

@@ -118,6 +118,7 @@ class ClaimStatusEvent(Entity):
     to_status: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    note: Mapped[str | None] = mapped_column(String(500))  # why: rejection reason, appeal, correction
 
 
 class RemittanceAdjustment(Entity):
@@ -144,6 +145,9 @@ class Remittance(Entity):
     patient_responsibility: Mapped[Decimal] = mapped_column(Money)
     remark_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     payment_reference: Mapped[str | None] = mapped_column(String(50))
+    # The denial this answer carried, kept here because the claim's own denial is overwritten on appeal.
+    denial_group_code: Mapped[str | None] = mapped_column(String(2))
+    denial_reason_code: Mapped[str | None] = mapped_column(String(5))
 
     adjustments: Mapped[list[RemittanceAdjustment]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

@@ -56,17 +56,21 @@ class Counter(Base):
 
 
 class AuditEvent(Base):
-    """Who did what to which patient's data, when and from where (HIPAA audit controls)."""
+    """Who did what to which patient's data, when and from where (HIPAA audit controls).
+
+    Append-only and hash-chained (ops_api/audit.py): `hash` covers every other field and `prev_hash`,
+    the previous event's `hash`, so an edited, deleted or inserted event breaks `pms audit verify`.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = {"sqlite_autoincrement": True}
 
-    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # gapless, set by audit.py
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     username: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str | None] = mapped_column(String(20))
-    action: Mapped[str] = mapped_column(String(20))  # read | create | update | delete | denied | login
+    action: Mapped[str] = mapped_column(String(20), index=True)  # read | create | update | delete | denied | login ...
     route: Mapped[str] = mapped_column(String(200))
     method: Mapped[str] = mapped_column(String(10))
     status_code: Mapped[int] = mapped_column(Integer)
@@ -75,3 +79,14 @@ class AuditEvent(Base):
     patient_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     client_addr: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class RevokedToken(Base):
+    """Access tokens signed out before they expire (`POST /auth/logout`); rows past `expires_at` are pruned."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -45,7 +45,7 @@ class Provider(Entity):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     facility_links: Mapped[list[ProviderFacility]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by=ProviderFacility.created_at
+        cascade="all, delete-orphan", lazy="selectin", order_by=(ProviderFacility.created_at, ProviderFacility.id)
     )
 
     @property

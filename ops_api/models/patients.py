@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ops_api.models.base import Entity
 from ops_api.models.org import enum_column
+from ops_api.models.types import EncryptedString
 from pms.enums import ContactMethod, CoverageRank, Sex
 
 
@@ -32,8 +33,8 @@ class Coverage(Entity):
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
     payer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payers.id"))
-    member_id: Mapped[str] = mapped_column(String(200))
-    group_number: Mapped[str | None] = mapped_column(String(200))
+    member_id: Mapped[str] = mapped_column(EncryptedString())  # encrypted at rest: identifies the patient
+    group_number: Mapped[str | None] = mapped_column(EncryptedString())
     rank: Mapped[CoverageRank] = mapped_column(enum_column(CoverageRank), default=CoverageRank.primary)
     effective_from: Mapped[date] = mapped_column(Date)
     effective_to: Mapped[date | None] = mapped_column(Date)

@@ -1,10 +1,12 @@
-"""Column types that keep money exact and time in UTC on both SQLite and PostgreSQL."""
+"""Column types that keep money exact, time in UTC and PHI identifiers encrypted, on SQLite and PostgreSQL."""
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy import BigInteger, DateTime, Numeric, Text
 from sqlalchemy.types import TypeDecorator
+
+from ops_api import crypto
 
 CENT = Decimal("0.01")
 
@@ -63,3 +65,20 @@ class UTCDateTime(TypeDecorator):
 
 
 from ops_api.clock import utcnow  # noqa: E402,F401  (the one clock; re-exported for models)
+
+
+class EncryptedString(TypeDecorator):
+    """Text encrypted at rest with the configured Fernet keys (ops_api/crypto.py); plaintext in Python.
+
+    Randomised encryption, so the column cannot be searched or joined by value; the outbox carries a
+    keyed pseudonym of it instead (ops_api/outbox.py).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect):
+        return None if value is None else crypto.encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect):
+        return None if value is None else crypto.decrypt(value)

@@ -1,17 +1,31 @@
 """Facilities, providers, schedules, payers, fee schedule."""
 
 import uuid
+import zoneinfo
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cache
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, ValidationInfo, field_validator
 
-from ops_api.codes import npi_problem, procedure_problem, timezone_problem
+from ops_api.codes import npi_problem, procedure_problem
 from ops_api.schemas.common import Address, Money, Name, PositiveMoney, ReadModel, StrictInput
 from pms.enums import PayerKind
 
 PosCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _not_null(v, info: ValidationInfo):
+    """For PATCH bodies: runs only on fields sent; omitting keeps the value, null is an error (not a 500)."""
+    if v is None:
+        raise ValueError(f"{info.field_name} cannot be null")
+    return v
 
 
 class FacilityCreate(StrictInput):
@@ -23,15 +37,20 @@ class FacilityCreate(StrictInput):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        if problem := timezone_problem(v):
-            raise ValueError(problem)
+        # Membership, not ZoneInfo(v): that raises OSError (a 500) for names like "America" (a directory).
+        if v not in _zones():
+            raise ValueError(f"{v[:64]!r} is not an IANA timezone")
         return v
 
 
 class FacilityUpdate(StrictInput):
+    """The timezone is fixed: changing it would silently move every schedule template."""
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     address: Address | None = None
     pos_code: PosCode | None = None
+
+    _required = field_validator("name", "pos_code")(_not_null)
 
 
 class FacilityPublic(ReadModel):
@@ -65,6 +84,8 @@ class ProviderUpdate(StrictInput):
     facility_ids: list[uuid.UUID] | None = Field(default=None, min_length=1)
     active: bool | None = None
 
+    _required = field_validator("first_name", "last_name", "specialty", "facility_ids", "active")(_not_null)
+
 
 class ProviderPublic(ReadModel):
     id: uuid.UUID
@@ -84,13 +105,28 @@ class ScheduleTemplate(StrictInput):
     effective_from: date
     effective_to: date | None = None
 
-    @model_validator(mode="after")
-    def _order(self):
-        if self.end_time <= self.start_time:
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _local(cls, v: time) -> time:
+        if v.tzinfo is not None:
+            raise ValueError("a facility-local wall time, without an offset")
+        return v
+
+    # Field validators (not one model validator) so each 422 names its field; a field declared earlier that
+    # failed is absent from info.data, and then there is nothing to compare.
+    @field_validator("end_time")
+    @classmethod
+    def _end_after_start(cls, v: time, info: ValidationInfo) -> time:
+        if (start := info.data.get("start_time")) is not None and v <= start:
             raise ValueError("end_time must be after start_time")
-        if self.effective_to is not None and self.effective_to < self.effective_from:
+        return v
+
+    @field_validator("effective_to")
+    @classmethod
+    def _to_after_from(cls, v: date | None, info: ValidationInfo) -> date | None:
+        if v is not None and (start := info.data.get("effective_from")) is not None and v < start:
             raise ValueError("effective_to must not be before effective_from")
-        return self
+        return v
 
 
 class TimeOff(StrictInput):
@@ -98,11 +134,12 @@ class TimeOff(StrictInput):
     ends_at: AwareDatetime
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
 
-    @model_validator(mode="after")
-    def _order(self):
-        if self.ends_at <= self.starts_at:
+    @field_validator("ends_at")
+    @classmethod
+    def _end_after_start(cls, v: datetime, info: ValidationInfo) -> datetime:
+        if (start := info.data.get("starts_at")) is not None and v <= start:
             raise ValueError("ends_at must be after starts_at")
-        return self
+        return v
 
 
 class ScheduleIn(StrictInput):

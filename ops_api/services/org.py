@@ -73,6 +73,7 @@ def update_provider(session: Session, principal: Principal, provider_id: uuid.UU
         provider.facility_links = [keep.get(f) or ProviderFacility(facility_id=f)
                                    for f in dict.fromkeys(data.facility_ids)]
     session.flush()
+    session.expire(provider, ["facility_links"])  # answer in the stored order, as every later read does
     return provider
 
 

@@ -24,6 +24,11 @@ PG_BASE_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0
 BACKENDS = ["sqlite", "postgres"]
 
 
+def schema_name(worker: str) -> str:
+    """Unique per worker and process, so concurrent runs on one server never share tables."""
+    return f"pms_test_{worker}_{os.getpid()}"
+
+
 def _pg_url(schema: str) -> str:
     return f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
 
@@ -39,7 +44,7 @@ def _create_backend(name: str, worker: str, tmp_dir) -> Backend:
     if name == "sqlite":
         url = f"sqlite:///{tmp_dir}/ops-{worker}.db"
     else:
-        schema = f"pms_test_{worker}"
+        schema = schema_name(worker)
         admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -59,7 +64,7 @@ def backends(tmp_path_factory, worker_id) -> Iterator[dict[str, Backend]]:
         if backend.name == "postgres":
             admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS pms_test_{worker_id} CASCADE"))
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema_name(worker_id)} CASCADE"))
             admin.dispose()
 
 

@@ -1,5 +1,7 @@
 """Alembic: upgrade from empty, downgrade cleanly, and the migrations match the models."""
 
+import os
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,7 +18,7 @@ def empty_url(request, tmp_path, worker_id):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/migrate.db"
         return
-    schema = f"pms_migrate_{worker_id}"
+    schema = f"pms_migrate_{worker_id}_{os.getpid()}"
     admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

@@ -143,7 +143,6 @@ class Statement:
     keyword: str  # upper-cased first word, or "(" for a parenthesised SELECT
     format: str | None  # the top-level FORMAT clause, if any
     multi: bool  # more than one statement
-    second_word: str = ""
     creates_temporary: bool = False
 
     @property
@@ -225,7 +224,7 @@ def _data_start(text: str, pos: int) -> int:
 
 def analyze(text: str, known_formats: dict[str, str]) -> Statement:
     """Classify a complete statement. ``known_formats`` maps lower-case format names to their spelling."""
-    keyword, second, fmt, multi, temporary = "", "", None, False, False
+    keyword, fmt, multi, temporary = "", None, False, False
     depth, ended, words = 0, False, 0
     prev_format_kw = False
     for tok in tokens(text):
@@ -246,11 +245,9 @@ def analyze(text: str, known_formats: dict[str, str]) -> Statement:
             words += 1
             if not keyword:
                 keyword = word
-            elif not second:
-                second = word
             if keyword == "CREATE" and words <= 4 and word == "TEMPORARY":
                 temporary = True
             if prev_format_kw and word.lower() in known_formats:
                 fmt = known_formats[word.lower()]
         prev_format_kw = depth == 0 and word == "FORMAT"
-    return Statement(keyword=keyword, format=fmt, multi=multi, second_word=second, creates_temporary=temporary)
+    return Statement(keyword=keyword, format=fmt, multi=multi, creates_temporary=temporary)

@@ -35,10 +35,14 @@ def upgrade() -> None:
     sa.Column('patient_id', sa.Uuid(), nullable=True),
     sa.Column('client_addr', sa.String(length=64), nullable=True),
     sa.Column('request_id', sa.String(length=64), nullable=True),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_events')),
+    sa.UniqueConstraint('hash', name=op.f('uq_audit_events_hash')),
     sqlite_autoincrement=True
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_events_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_occurred_at'), ['occurred_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_user_id'), ['user_id'], unique=False)
@@ -115,6 +119,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_providers')),
     sa.UniqueConstraint('npi', name=op.f('uq_providers_npi'))
     )
+    op.create_table('revoked_tokens',
+    sa.Column('jti', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', ops_api.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_tokens'))
+    )
+    with op.batch_alter_table('revoked_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_revoked_tokens_expires_at'), ['expires_at'], unique=False)
+
     op.create_table('patients',
     sa.Column('mrn', sa.String(length=20), nullable=False),
     sa.Column('first_name', sa.String(length=100), nullable=False),
@@ -230,8 +242,8 @@ def upgrade() -> None:
     op.create_table('coverages',
     sa.Column('patient_id', sa.Uuid(), nullable=False),
     sa.Column('payer_id', sa.Uuid(), nullable=False),
-    sa.Column('member_id', sa.String(length=200), nullable=False),
-    sa.Column('group_number', sa.String(length=200), nullable=True),
+    sa.Column('member_id', ops_api.models.types.EncryptedString(), nullable=False),
+    sa.Column('group_number', ops_api.models.types.EncryptedString(), nullable=True),
     sa.Column('rank', sa.Enum('primary', 'secondary', 'tertiary', name='coveragerank', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('effective_from', sa.Date(), nullable=False),
     sa.Column('effective_to', sa.Date(), nullable=True),
@@ -400,6 +412,7 @@ def upgrade() -> None:
     sa.Column('to_status', sa.String(length=20), nullable=False),
     sa.Column('occurred_at', ops_api.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', ops_api.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', ops_api.models.types.UTCDateTime(timezone=True), nullable=False),
@@ -419,6 +432,8 @@ def upgrade() -> None:
     sa.Column('patient_responsibility', ops_api.models.types.Money(precision=12, scale=2), nullable=False),
     sa.Column('remark_codes', sa.JSON(), nullable=False),
     sa.Column('payment_reference', sa.String(length=50), nullable=True),
+    sa.Column('denial_group_code', sa.String(length=2), nullable=True),
+    sa.Column('denial_reason_code', sa.String(length=5), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', ops_api.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', ops_api.models.types.UTCDateTime(timezone=True), nullable=False),
@@ -566,6 +581,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_patients_facility_id'))
 
     op.drop_table('patients')
+    with op.batch_alter_table('revoked_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_revoked_tokens_expires_at'))
+
+    op.drop_table('revoked_tokens')
     op.drop_table('providers')
     op.drop_table('payers')
     op.drop_table('outbox')
@@ -580,6 +599,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_events_user_id'))
         batch_op.drop_index(batch_op.f('ix_audit_events_patient_id'))
         batch_op.drop_index(batch_op.f('ix_audit_events_occurred_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_events_action'))
 
     op.drop_table('audit_events')
     # ### end Alembic commands ###

@@ -23,7 +23,7 @@ Q = Annotated[str | None, Query(max_length=100)]
 
 @router.get("/facilities", response_model=Page[FacilityPublic], tags=["facilities"])
 def list_facilities(session: SessionDep, principal: allow("facilities:read"), page: PageDep):
-    return paginate(session, principal.scope(select(Facility), Facility.id).order_by(Facility.name), page)
+    return paginate(session, principal.scope(select(Facility), Facility.id).order_by(Facility.name, Facility.id), page)
 
 
 @router.post("/facilities", response_model=FacilityPublic, status_code=status.HTTP_201_CREATED, tags=["facilities"])
@@ -49,7 +49,7 @@ def update_facility(session: SessionDep, principal: allow("facilities:write"), f
 @router.get("/providers", response_model=Page[ProviderPublic], tags=["providers"])
 def list_providers(session: SessionDep, principal: allow("providers:read"), page: PageDep,
                    facility_id: uuid.UUID | None = None, active: bool | None = None, q: Q = None):
-    query = select(Provider).order_by(Provider.last_name, Provider.first_name)
+    query = select(Provider).order_by(Provider.last_name, Provider.first_name, Provider.id)
     if principal.facility_scope is not None:
         query = query.where(exists().where(ProviderFacility.provider_id == Provider.id,
                                            ProviderFacility.facility_id.in_(principal.facility_scope)))
@@ -102,7 +102,7 @@ def put_schedule(session: SessionDep, principal: allow("schedules:write"), provi
 
 @router.get("/payers", response_model=Page[PayerPublic], tags=["payers"])
 def list_payers(session: SessionDep, _: allow("payers:read"), page: PageDep, kind: PayerKind | None = None, q: Q = None):
-    query = select(Payer).order_by(Payer.name)
+    query = select(Payer).order_by(Payer.name, Payer.id)
     if kind is not None:
         query = query.where(Payer.kind == kind)
     if q:
