@@ -10,7 +10,11 @@ from pms.settings import get_settings
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine with the pragmas SQLite needs for an API, a replicator and a simulator at once."""
+    """An engine with the pragmas SQLite needs for an API, a replicator and a simulator at once.
+
+    Bound parameters are hidden from error messages: they hold PHI, and errors reach logs.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
