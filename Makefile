@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres bench lock clean
+.PHONY: install demo test bench screenshots browser lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,11 +21,21 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/pms demo
 
-test: $(STAMP)
+# Debian's chromium drives the dashboards' browser test and the screenshots.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+test: $(STAMP) browser
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
 
+# Each benchmark appends its section (machine, date, figures) to docs/benchmarks.md.
 bench: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks.run
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks.seed_bench
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m tests.warehouse.bench_replication
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks.ml_bench
+
+screenshots: $(STAMP) browser
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/screenshots.py
 
 lock: $(BIN)/python
 	$(BIN)/pip freeze --exclude-editable | sed '1i # Full pinned dependency tree (Python 3.11). Regenerate: make lock' > requirements.lock

@@ -3,6 +3,7 @@
 import typer
 
 from ops_api.cli import api_command, audit_app, db_app, keys_app, users_app
+from ml.cli import ml_app
 from warehouse.cli import replicate_command, warehouse_app
 
 app = typer.Typer(help="Spark Den PMS", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -11,6 +12,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(ml_app, name="ml")
 app.command("api")(api_command)
 app.command("replicate")(replicate_command)
 

@@ -93,6 +93,6 @@ class AppointmentPublic(ReadModel):
     rescheduled_from_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
-    # No-show risk from ClickHouse ml.no_show_scores (ARCHITECTURE.md: ops_api reads ml.* for appointment
-    # lists). Not wired yet, so always null; fill it in routes/appointments.py `list_appointments`.
+    # Latest calibrated no-show risk from ClickHouse ml.latest_no_show, on lists (ops_api/risk.py);
+    # null when the appointment is not scored or the warehouse is unreachable.
     no_show_probability: float | None = None

@@ -10,6 +10,7 @@ from ops_api.api.deps import SessionDep, allow
 from ops_api.api.pagination import PageDep, paginate
 from ops_api.errors import Invalid
 from ops_api.models import Appointment
+from ops_api.risk import no_show_probabilities
 from ops_api.schemas.appointments import AppointmentCreate, AppointmentPublic, AppointmentStatusIn, AppointmentUpdate
 from ops_api.schemas.common import Page
 from ops_api.services import appointments as svc
@@ -42,10 +43,12 @@ def list_appointments(session: SessionDep, principal: allow("appointments:read")
     if date_from or date_to:
         query = query.where(svc.date_filter(session, date_from, date_to))
     result = paginate(session, query, page)
-    # no_show_probability stays null until ml.no_show_scores is read here (see AppointmentPublic).
     for appointment in result["items"]:
         principal.audit(session, "read", "appointments", appointment.id, appointment.patient_id)
     session.commit()
+    risk = no_show_probabilities(a.id for a in result["items"])
+    result["items"] = [AppointmentPublic.model_validate(a).model_copy(update={"no_show_probability": risk.get(a.id)})
+                       for a in result["items"]]
     return result
 
 

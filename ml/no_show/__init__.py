@@ -1,0 +1,1 @@
+"""No-show risk: a calibrated gradient-boosting classifier on leakage-safe booking-time features."""
