@@ -4,6 +4,7 @@ import typer
 
 from ops_api.cli import api_command, audit_app, db_app, keys_app, users_app
 from ml.cli import ml_app
+from simulator.cli import seed_command
 from warehouse.cli import replicate_command, warehouse_app
 
 app = typer.Typer(help="Spark Den PMS", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -15,6 +16,7 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(ml_app, name="ml")
 app.command("api")(api_command)
 app.command("replicate")(replicate_command)
+app.command("seed")(seed_command)
 
 
 @app.command("demo")

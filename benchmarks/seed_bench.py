@@ -1,0 +1,114 @@
+"""Benchmark `pms seed` (bulk path): seconds and peak memory per scale and backend, appended to
+docs/benchmarks.md with the machine it ran on.
+
+    python -m benchmarks.seed_bench                      # small and large, SQLite and PostgreSQL
+    python -m benchmarks.seed_bench --scale small --backend sqlite
+
+Each run is a fresh child process (peak RSS from its own resource.getrusage, so runs do not mask
+each other) writing into a fresh SQLite file or a fresh PostgreSQL schema. The load average is
+recorded too: on a shared machine it explains more of the variance than the code does.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+PG_BASE_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+SCHEMA = "seed_bench"
+ANCHOR = date(2025, 11, 1)  # fixed, so every run writes the same data
+REPORT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def _pg_url() -> str:
+    from sqlalchemy import text
+
+    from ops_api.db import make_engine
+
+    admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+    admin.dispose()
+    return f"{PG_BASE_URL}?options=-csearch_path%3D{SCHEMA}"
+
+
+def one(scale: str, backend: str, seed: int) -> dict:
+    """Run in the child: seed, then report seconds, peak RSS and row counts as JSON."""
+    from simulator.run import seed as run_seed
+
+    with tempfile.TemporaryDirectory(prefix="seed-bench-") as tmp:
+        url = f"sqlite:///{tmp}/ops.db" if backend == "sqlite" else _pg_url()
+        started = time.perf_counter()
+        result = run_seed(url, scale, seed, ANCHOR, "bulk")
+        seconds = time.perf_counter() - started
+        size = os.path.getsize(f"{tmp}/ops.db") if backend == "sqlite" else None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"scale": scale, "backend": backend, "seconds": round(seconds, 1),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024),
+            "db_mib": round(size / 2**20) if size else None, "counts": result.counts}
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                       if line.startswith("MemTotal")))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # 1, 5, 15 minutes
+    return (f"{os.cpu_count()} CPUs ({cpu}), {mem_kib / 2**20:.1f} GiB RAM, Python {platform.python_version()}, "
+            f"load average at the end {load}")
+
+
+def report(results: list[dict], seed: int) -> str:
+    lines = [f"## `pms seed` (bulk path), {datetime.now():%Y-%m-%d %H:%M}", "",
+             f"Machine: {machine()}. Seed {seed}, history to {ANCHOR}. "
+             "`python -m benchmarks.seed_bench`.", "",
+             "Seconds are wall time; CPU seconds are the seeding process's own (user + system; PostgreSQL's "
+             "server work is not in them), the fairer figure on a shared machine.", "",
+             "| scale | backend | seconds | CPU seconds | peak RSS MiB | DB MiB | appointments | claim lines "
+             "| outbox events |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        c = r["counts"]
+        lines.append(f"| {r['scale']} | {r['backend']} | {r['seconds']:,} | {r['cpu_seconds']:,} | "
+                     f"{r['peak_rss_mib']:,} | "
+                     f"{r['db_mib'] if r['db_mib'] is not None else '—'} | {c['appointments']:,} | "
+                     f"{c['claim_lines']:,} | {c['outbox']:,} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", action="append", choices=["tiny", "demo", "small", "large"])
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-report", action="store_true", help="print only; do not append to docs/benchmarks.md")
+    parser.add_argument("--one", nargs=2, metavar=("SCALE", "BACKEND"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(*args.one, args.seed)))
+        return
+    results = []
+    for scale in args.scale or ["small", "large"]:
+        for backend in args.backend or ["sqlite", "postgres"]:
+            proc = subprocess.run([sys.executable, "-m", "benchmarks.seed_bench", "--one", scale, backend,
+                                   "--seed", str(args.seed)], capture_output=True, text=True, check=True)
+            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(json.dumps(results[-1]), flush=True)
+    section = report(results, args.seed)
+    print(section)
+    if not args.no_report:
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        existing = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n"
+        REPORT.write_text(existing.rstrip("\n") + "\n\n" + section)
+
+
+if __name__ == "__main__":
+    main()

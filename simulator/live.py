@@ -1,0 +1,235 @@
+"""Live mode: keep a practice going through the HTTP API at a steady request rate, for demos and
+for measuring replication lag (every request is a real write with its outbox event, at wall time).
+
+One request per tick, paced to `rate` per second. Work flows through a pipeline: book a visit
+today (10 % for a newly registered patient with coverage) → confirm → check in → complete →
+encounter → claim → submit → accepted → remittance (paid, with CO-45 and a copay) → patient payment.
+Each tick advances the most downstream item that is waiting, so the pipeline drains as fast as it
+fills. Today's slots come from the providers' templates; if nobody works today (a weekend), the
+first provider gets a template for today so the demo still runs. Stops after `duration` seconds
+or on Ctrl-C (the request in flight completes first).
+"""
+
+import random
+import time
+import uuid
+from collections import deque
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from simulator.coding import Coder
+
+API = "/api/v1"
+STAGES = ("pay", "remit", "accept", "submit", "claim", "encounter", "complete", "check_in", "confirm")
+
+
+class LiveSimulator:
+    def __init__(self, api_url: str, username: str, password: str, rate: float = 20.0, seed: int = 0,
+                 client: httpx.Client | None = None):
+        self.client = client or httpx.Client(base_url=api_url, timeout=30)
+        self.username, self.password = username, password
+        self.interval = 1.0 / rate
+        self.rng = random.Random(seed)
+        self.coder = Coder(self.rng)
+        self.queues: dict[str, deque] = {stage: deque() for stage in STAGES}
+        self.created: dict[str, int] = {}
+        self.requests = 0
+        self.errors = 0
+        self.elapsed = 0.0
+        self._token_at = 0.0
+
+    # -- http --
+
+    def _login(self) -> None:
+        r = self.client.post(f"{API}/auth/token", data={"username": self.username, "password": self.password})
+        r.raise_for_status()
+        self.client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        self._token_at = time.monotonic()
+
+    def _call(self, method: str, path: str, **kw) -> httpx.Response:
+        if time.monotonic() - self._token_at > 1800:
+            self._login()
+        self.requests += 1
+        r = self.client.request(method, f"{API}{path}", **kw)
+        if r.status_code == 401:
+            self._login()
+            r = self.client.request(method, f"{API}{path}", **kw)
+        if r.status_code >= 400:
+            self.errors += 1
+        return r
+
+    def _count(self, what: str) -> None:
+        self.created[what] = self.created.get(what, 0) + 1
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- set-up --
+
+    def _discover(self) -> None:
+        self.facilities = {f["id"]: f for f in self._call("GET", "/facilities", params={"limit": 500}).json()["items"]}
+        self.providers = [p for p in self._call("GET", "/providers", params={"limit": 500}).json()["items"]
+                          if p["active"]]
+        self.payers = self._call("GET", "/payers", params={"limit": 500}).json()["items"]
+        self.patients = self._call("GET", "/patients", params={"limit": 500}).json()["items"]
+        if not (self.facilities and self.providers and self.payers):
+            raise RuntimeError("live mode needs a seeded practice: run `pms seed` first")
+        self.slots: deque = deque()
+
+    def _today_slots(self) -> None:
+        """Free 20-minute slots today (facility time) in the providers' templates, from now on."""
+        for provider in self.providers:
+            schedule = self._call("GET", f"/providers/{provider['id']}/schedule").json()
+            for facility_id in provider["facility_ids"]:
+                tz = ZoneInfo(self.facilities[facility_id]["timezone"])
+                today = datetime.now(tz).date()
+                spans = [t for t in schedule["templates"] if t["weekday"] == today.weekday()
+                         and t["facility_id"] == facility_id]
+                if not spans and not self.slots and provider is self.providers[-1]:
+                    spans = self._open_today(provider, schedule, facility_id, today)
+                for span in spans:
+                    start = datetime.combine(today, datetime.strptime(span["start_time"], "%H:%M:%S").time(), tz)
+                    end = datetime.combine(today, datetime.strptime(span["end_time"], "%H:%M:%S").time(), tz)
+                    while start + timedelta(minutes=20) <= end:
+                        self.slots.append((provider["id"], facility_id, start.astimezone(UTC)))
+                        start += timedelta(minutes=20)
+        self.rng.shuffle(self.slots)
+
+    def _open_today(self, provider: dict, schedule: dict, facility_id: str, today: date) -> list[dict]:
+        keep = ("weekday", "start_time", "end_time", "facility_id", "effective_from", "effective_to")
+        templates = [{k: t[k] for k in keep} for t in schedule["templates"]]
+        extra = {"weekday": today.weekday(), "start_time": "00:00:00", "end_time": "23:40:00",
+                 "facility_id": facility_id, "effective_from": today.isoformat(), "effective_to": today.isoformat()}
+        time_off = [{k: t[k] for k in ("starts_at", "ends_at", "reason")} for t in schedule["time_off"]
+                    if not (t["starts_at"][:10] <= today.isoformat() <= t["ends_at"][:10])]
+        self._call("PUT", f"/providers/{provider['id']}/schedule", json={"templates": templates + [extra],
+                                                                         "time_off": time_off})
+        return [extra]
+
+    # -- the pipeline --
+
+    def run(self, duration: float | None = None) -> None:
+        self._login()
+        self._discover()
+        started = time.monotonic()
+        next_at = started
+        try:
+            while duration is None or time.monotonic() - started < duration:
+                self.step()
+                next_at += self.interval
+                time.sleep(max(0.0, next_at - time.monotonic()))
+        finally:
+            self.elapsed = time.monotonic() - started
+
+    def step(self) -> None:
+        for stage in STAGES:
+            if self.queues[stage]:
+                getattr(self, f"_{stage}")(self.queues[stage].popleft())
+                return
+        self._book()
+
+    def _book(self) -> None:
+        if not self.slots:
+            self._today_slots()
+            if not self.slots:
+                raise RuntimeError("no provider can be booked today")
+        provider_id, facility_id, start = self.slots.popleft()
+        patient = self._patient(facility_id)
+        if patient is None:
+            return
+        r = self._call("POST", "/appointments", json={
+            "patient_id": patient["id"], "provider_id": provider_id, "facility_id": facility_id,
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=20)).isoformat(),
+            "appointment_type": "follow_up", "reason": "Follow-up"})
+        if r.status_code == 201:
+            self._count("appointments")
+            self.queues["confirm"].append(r.json())
+
+    def _patient(self, facility_id: str) -> dict | None:
+        local = [p for p in self.patients if p["facility_id"] == facility_id]
+        if local and self.rng.random() > 0.10:
+            return self.rng.choice(local)
+        n = uuid.uuid4().hex[:8]
+        r = self._call("POST", "/patients", params={"allow_duplicate": "true"}, json={
+            "first_name": "Live", "last_name": f"Patient-{n}", "date_of_birth": "1980-05-17", "sex": "F",
+            "phone": f"(555) 555-{self.rng.randrange(10000):04d}", "facility_id": facility_id})
+        if r.status_code != 201:
+            return None
+        patient = r.json()
+        self._count("patients")
+        payer = self.rng.choice([p for p in self.payers if p["kind"] == "commercial"] or self.payers)
+        r = self._call("POST", f"/patients/{patient['id']}/coverages", json={
+            "payer_id": payer["id"], "member_id": f"LIVE{n}", "effective_from": "2020-01-01"})
+        if r.status_code == 201:
+            self._count("coverages")
+        self.patients.append(patient)
+        return patient
+
+    def _move(self, appointment: dict, target: str, then: str | None) -> None:
+        r = self._call("POST", f"/appointments/{appointment['id']}/status", json={"status": target})
+        if r.status_code == 200 and then:
+            self.queues[then].append(r.json())
+
+    def _confirm(self, appointment: dict) -> None:
+        self._move(appointment, "confirmed", "check_in")
+
+    def _check_in(self, appointment: dict) -> None:
+        self._move(appointment, "checked_in", "complete")
+
+    def _complete(self, appointment: dict) -> None:
+        self._move(appointment, "completed", "encounter")
+
+    def _encounter(self, appointment: dict) -> None:
+        tz = ZoneInfo(self.facilities[appointment["facility_id"]]["timezone"])
+        day = datetime.fromisoformat(appointment["starts_at"]).astimezone(tz).date()
+        dx, lines = self.coder.encounter("follow_up", "Family Medicine", 45, "commercial", ("I10", "E78.5"), day)
+        r = self._call("POST", "/encounters", json={
+            "appointment_id": appointment["id"], "patient_id": appointment["patient_id"],
+            "provider_id": appointment["provider_id"], "facility_id": appointment["facility_id"],
+            "date_of_service": day.isoformat(), "diagnosis_codes": dx,
+            "lines": [{"procedure_code": c, "units": u, "modifiers": list(m), "diagnosis_pointers": list(p)}
+                      for c, u, m, p in lines]})
+        if r.status_code == 201:
+            self._count("encounters")
+            self.queues["claim"].append(r.json())
+
+    def _claim(self, encounter: dict) -> None:
+        r = self._call("POST", "/claims", json={"encounter_id": encounter["id"]})
+        if r.status_code == 201:
+            self._count("claims")
+            self.queues["submit"].append(r.json())
+
+    def _submit(self, claim: dict) -> None:
+        if self._call("POST", f"/claims/{claim['id']}/submit").status_code == 200:
+            self.queues["accept"].append(claim)
+
+    def _accept(self, claim: dict) -> None:
+        r = self._call("POST", f"/claims/{claim['id']}/status", json={"status": "accepted"})
+        if r.status_code == 200:
+            self.queues["remit"].append(r.json())
+
+    def _remit(self, claim: dict) -> None:
+        charge = Decimal(claim["total_charge"])
+        allowed = (charge * Decimal("0.62")).quantize(Decimal("0.01"))
+        copay = min(Decimal("25.00"), allowed)
+        body = {"paid_amount": str(allowed - copay), "allowed_amount": str(allowed),
+                "adjustments": [{"group_code": "CO", "reason_code": "45", "amount": str(charge - allowed)}]
+                + ([{"group_code": "PR", "reason_code": "3", "amount": str(copay)}] if copay else []),
+                "payment_reference": f"EFT{self.rng.randrange(10**9):09d}"}
+        r = self._call("POST", f"/claims/{claim['id']}/remittance", json=body,
+                       headers={"Idempotency-Key": f"live-remit-{claim['id']}"})
+        if r.status_code == 201:
+            self._count("remittances")
+            if copay:
+                self.queues["pay"].append((claim, copay))
+
+    def _pay(self, item) -> None:
+        claim, amount = item
+        r = self._call("POST", "/payments", json={
+            "patient_id": claim["patient_id"], "claim_id": claim["id"], "source": "patient", "method": "card",
+            "amount": str(amount)}, headers={"Idempotency-Key": f"live-pay-{claim['id']}"})
+        if r.status_code == 201:
+            self._count("payments")

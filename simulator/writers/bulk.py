@@ -1,0 +1,307 @@
+"""The bulk writer: the rows and outbox events the service layer would write, derived without it and
+written set-wise.
+
+Each handler mirrors one service function: the same values, the same flushes (an op's events are
+grouped as the service's `session.flush()` calls group them) and so the same ids, timestamps and
+outbox payloads in the same order. Normalisations the services get from their pydantic schemas
+(patients, coverages, facilities, providers) are applied by building the same schemas. The
+equality test (tests/simulator/test_paths.py) compares both paths column by column.
+
+Rows are kept in memory while they can still change and written in batches: every `batch` ops the
+rows touched since the last batch are upserted table by table (parents first; INSERT ... ON
+CONFLICT (id) DO UPDATE, so a row written in an earlier batch is brought to its latest version),
+then the batch's outbox events are appended (their seq is assigned by the database in order).
+"""
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ops_api import codes
+from ops_api.models import (Adjustment, Appointment, AppointmentStatusEvent, Base, Claim, ClaimLine,
+                            ClaimStatusEvent, Counter, Coverage, Encounter, EncounterDiagnosis, EncounterLine,
+                            Facility, FeeSchedule, Patient, Payer, Payment, Provider, ProviderFacility,
+                            ProviderSchedule, ProviderTimeOff, Remittance, RemittanceAdjustment)
+from ops_api.models.types import to_money
+from ops_api.schemas.org import FacilityCreate, PayerCreate, ProviderCreate
+from ops_api.schemas.patients import CoverageCreate, PatientCreate
+from pms.settings import get_settings
+
+from simulator import ops
+from simulator.ids import Ids
+from simulator.writers.common import NO_LOGIN
+from simulator.writers.rows import RowStore
+from simulator.writers.sink import Sink
+
+ZERO = Decimal("0.00")
+TERMINAL = frozenset({"completed", "cancelled", "no_show"})  # no later op reads the appointment's row
+BATCH = 20_000
+
+
+class BulkWriter:
+    def __init__(self, engine: Engine, ids: Ids, batch: int = BATCH):
+        self.engine = engine
+        self.ids = ids
+        self.store = RowStore(ids)
+        self.batch = batch
+        self.rows: dict[ops.Ref, dict] = {}  # current row of the entities later ops read, while they can change
+        self.lines: dict[ops.Ref, list[dict]] = {}  # an encounter's line rows, until its claim copies them
+        self.facility_of: dict[ops.Ref, str] = {}  # patient → facility (patients and coverages are not kept whole)
+        self.payer_of: dict[ops.Ref, str] = {}  # coverage → payer
+        self.fees: dict[str, list[tuple[date, Decimal]]] = {}
+        self.patients = 0
+        self.limit = get_settings().adjustment_approval_limit
+        self.upsert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
+
+    # -- driving --
+
+    def write(self, stream: Iterable[ops.Op], progress: Callable[[ops.Op], None] | None = None) -> None:
+        for n, op in enumerate(stream, 1):
+            getattr(self, type(op).__name__)(op)
+            if n % self.batch == 0:
+                self._write_batch()
+            if progress:
+                progress(op)
+        self._write_batch()
+        with self.engine.begin() as conn:
+            conn.execute(self.upsert(Counter).values(name="mrn", value=self.patients)
+                         .on_conflict_do_update(index_elements=["name"], set_={"value": self.patients}))
+
+    def _write_batch(self) -> None:
+        store = self.store
+        with self.engine.begin() as conn:
+            sink = Sink.for_connection(conn)
+            for table in Base.metadata.sorted_tables:
+                rows = store.dirty.pop(table.name, None)
+                if rows:
+                    sink.upsert(table, list(rows.values()))
+            if store.outbox:
+                sink.outbox(store.outbox)
+                store.outbox = []
+
+    def _row(self, ref: ops.Ref) -> dict:
+        return self.rows[ref]
+
+    def _insert_one(self, op: ops.Op, model, ref: ops.Ref | None = None, **values) -> dict:
+        row = self.store.new(model, **values)
+        self.store.flush(op.at, [("insert", model, row)])
+        if ref is not None:
+            ref.id = row["id"]
+            self.rows[ref] = row
+        return row
+
+    # -- set-up --
+
+    def CreateFacility(self, op: ops.CreateFacility) -> None:
+        data = FacilityCreate(name=op.name, timezone=op.timezone, address=op.address, pos_code=op.pos_code)
+        self._insert_one(op, Facility, op.ref, **data.model_dump(mode="json"))
+
+    def CreatePayer(self, op: ops.CreatePayer) -> None:
+        data = PayerCreate(name=op.name, edi_payer_id=op.edi_payer_id, kind=op.kind)
+        self._insert_one(op, Payer, op.ref, **data.model_dump())
+
+    def SetFee(self, op: ops.SetFee) -> None:
+        self._insert_one(op, FeeSchedule, procedure_code=op.procedure_code, description=op.description,
+                         charge_amount=op.charge_amount, work_rvu=op.work_rvu, effective_from=op.effective_from)
+        fees = self.fees.setdefault(op.procedure_code, [])
+        fees.append((op.effective_from, op.charge_amount))
+        fees.sort()
+
+    def CreateProvider(self, op: ops.CreateProvider) -> None:
+        data = ProviderCreate(npi=op.npi, first_name=op.first_name, last_name=op.last_name, specialty=op.specialty,
+                              facility_ids=[f.id for f in op.facilities])
+        provider = self.store.new(Provider, **data.model_dump(exclude={"facility_ids"}))
+        links = [self.store.new(ProviderFacility, provider_id=None, facility_id=str(f))
+                 for f in dict.fromkeys(data.facility_ids)]
+        # One ORM flush writes the provider, then its links: split here only to hand the links its id.
+        self.store.flush(op.at, [("insert", Provider, provider)])
+        for link in links:
+            link["provider_id"] = provider["id"]
+        self.store.flush(op.at, [("insert", ProviderFacility, link) for link in links])
+        op.ref.id = provider["id"]
+
+    def CreateUser(self, op: ops.CreateUser) -> None:
+        op.ref.id = self.ids.text("users")
+        self.store.dirty.setdefault("users", {})[op.ref.id] = {
+            "id": op.ref.id, "username": op.username, "password_hash": NO_LOGIN, "role": op.role,
+            "provider_id": op.provider.id if op.provider else None, "facility_ids": [f.id for f in op.facilities],
+            "active": True, "created_at": op.at, "updated_at": op.at}
+
+    def SetSchedule(self, op: ops.SetSchedule) -> None:
+        provider_id = op.provider.id
+        events = [("insert", ProviderSchedule, self.store.new(
+            ProviderSchedule, provider_id=provider_id, weekday=d, start_time=s, end_time=e, facility_id=f.id,
+            effective_from=since, effective_to=None)) for d, s, e, f, since in op.templates]
+        events += [("insert", ProviderTimeOff, self.store.new(
+            ProviderTimeOff, provider_id=provider_id, starts_at=a, ends_at=b, reason=why)) for a, b, why in op.time_off]
+        self.store.flush(op.at, events)
+
+    # -- front desk --
+
+    def RegisterPatient(self, op: ops.RegisterPatient) -> None:
+        data = PatientCreate(first_name=op.first_name, last_name=op.last_name, date_of_birth=op.date_of_birth,
+                             sex=op.sex, phone=op.phone, email=op.email, address=op.address,
+                             preferred_contact=op.preferred_contact, facility_id=op.facility.id)
+        self.patients += 1
+        values = data.model_dump(mode="json", exclude={"date_of_birth", "facility_id"})
+        row = self._insert_one(op, Patient, mrn=f"MRN{self.patients:08d}", **values,
+                               date_of_birth=data.date_of_birth, facility_id=op.facility.id)
+        op.ref.id = row["id"]
+        self.facility_of[op.ref] = op.facility.id
+
+    def AddCoverage(self, op: ops.AddCoverage) -> None:
+        data = CoverageCreate(payer_id=op.payer.id, member_id=op.member_id, group_number=op.group_number,
+                              effective_from=op.effective_from)
+        row = self._insert_one(op, Coverage, patient_id=op.patient.id, **data.model_dump(exclude={"payer_id"}),
+                               payer_id=op.payer.id)
+        op.ref.id = row["id"]
+        self.payer_of[op.ref] = op.payer.id
+
+    def _status_event(self, op, appointment_id, source, target) -> tuple:
+        return ("insert", AppointmentStatusEvent, self.store.new(
+            AppointmentStatusEvent, appointment_id=appointment_id, from_status=source, to_status=target,
+            occurred_at=op.at, user_id=op.actor.id))
+
+    def Book(self, op: ops.Book) -> None:
+        if op.rescheduled_from is not None:
+            old = self._row(op.rescheduled_from)
+            self.store.flush(op.at, [("update", Appointment, old, {"status": "cancelled", "status_changed_at": op.at}),
+                                     self._status_event(op, old["id"], old["status"], "cancelled")])
+            del self.rows[op.rescheduled_from]
+        row = self._insert_one(op, Appointment, op.ref, status="scheduled", booked_at=op.at, status_changed_at=op.at,
+                               patient_id=op.patient.id, provider_id=op.provider.id, facility_id=op.facility.id,
+                               starts_at=op.starts_at, ends_at=op.ends_at, appointment_type=op.appointment_type,
+                               reason=op.reason,
+                               rescheduled_from_id=op.rescheduled_from.id if op.rescheduled_from else None)
+        self.store.flush(op.at, [self._status_event(op, row["id"], None, "scheduled")])
+
+    def SendReminder(self, op: ops.SendReminder) -> None:
+        self.store.flush(op.at, [("update", Appointment, self._row(op.appointment), {"reminder_sent_at": op.at})])
+
+    def MoveAppointment(self, op: ops.MoveAppointment) -> None:
+        row = self._row(op.appointment)
+        source = row["status"]
+        self.store.flush(op.at, [("update", Appointment, row, {"status": op.status, "status_changed_at": op.at}),
+                                 self._status_event(op, row["id"], source, op.status)])
+        if op.status in TERMINAL:
+            del self.rows[op.appointment]
+
+    # -- clinical and billing --
+
+    def _fee(self, code: str, day: date) -> Decimal:
+        return next(charge for since, charge in reversed(self.fees[code]) if since <= day)
+
+    def RecordEncounter(self, op: ops.RecordEncounter) -> None:
+        encounter = self.store.new(Encounter, appointment_id=op.appointment.id, patient_id=op.patient.id,
+                                   provider_id=op.provider.id, facility_id=op.facility.id,
+                                   date_of_service=op.date_of_service)
+        diagnoses = [self.store.new(EncounterDiagnosis, rank=i, code=codes.normalize_icd10(code))
+                     for i, code in enumerate(op.diagnosis_codes, start=1)]
+        lines = [self.store.new(EncounterLine, line_number=i, procedure_code=code, modifiers=list(mods), units=units,
+                                charge_amount=to_money(self._fee(code, op.date_of_service) * units),
+                                diagnosis_pointers=list(pointers))
+                 for i, (code, units, mods, pointers) in enumerate(op.lines, start=1)]
+        # One ORM flush (parent first); split here only to hand the children the encounter's id.
+        self.store.flush(op.at, [("insert", Encounter, encounter)])
+        for child in diagnoses + lines:
+            child["encounter_id"] = encounter["id"]
+        self.store.flush(op.at, [("insert", EncounterDiagnosis, d) for d in diagnoses]
+                         + [("insert", EncounterLine, ln) for ln in lines])
+        op.ref.id = encounter["id"]
+        self.rows[op.ref] = encounter
+        self.lines[op.ref] = lines
+
+    def CreateClaim(self, op: ops.CreateClaim) -> None:
+        encounter = self.rows.pop(op.encounter)
+        lines = self.lines.pop(op.encounter)
+        claim = self._insert_one(
+            op, Claim, op.ref, encounter_id=encounter["id"], patient_id=encounter["patient_id"],
+            facility_id=encounter["facility_id"], provider_id=encounter["provider_id"], coverage_id=op.coverage.id,
+            payer_id=self.payer_of[op.coverage], status="draft",
+            total_charge=sum((ln["charge_amount"] for ln in lines), ZERO))
+        self.store.flush(op.at, [("insert", ClaimLine, self.store.new(
+            ClaimLine, claim_id=claim["id"], encounter_line_id=ln["id"], line_number=ln["line_number"],
+            procedure_code=ln["procedure_code"], modifiers=list(ln["modifiers"]), units=ln["units"],
+            charge_amount=ln["charge_amount"])) for ln in lines])
+        self.store.flush(op.at, [("update", Claim, claim, {"status": "draft", "status_changed_at": op.at}),
+                                 self._claim_event(op, claim["id"], None, "draft")])
+
+    def _claim_event(self, op, claim_id, source, target, note=None) -> tuple:
+        return ("insert", ClaimStatusEvent, self.store.new(
+            ClaimStatusEvent, claim_id=claim_id, from_status=source, to_status=target, occurred_at=op.at,
+            user_id=op.actor.id, note=note))
+
+    def SubmitClaim(self, op: ops.SubmitClaim) -> None:
+        claim = self._row(op.claim)
+        self.store.flush(op.at, [("update", Claim, claim, {"status": "submitted", "status_changed_at": op.at,
+                                                           "submitted_at": op.at}),
+                                 self._claim_event(op, claim["id"], claim["status"], "submitted")])
+
+    def MoveClaim(self, op: ops.MoveClaim) -> None:
+        claim = self._row(op.claim)
+        self.store.flush(op.at, [("update", Claim, claim, {"status": op.status, "status_changed_at": op.at}),
+                                 self._claim_event(op, claim["id"], claim["status"], op.status, op.note)])
+        if op.status == "closed":
+            self.rows.pop(op.claim, None)
+
+    def PostRemittance(self, op: ops.PostRemittance) -> None:
+        claim = self._row(op.claim)
+        pr = sum((a for g, _, a in op.adjustments if g == "PR"), ZERO)
+        allowed = op.paid_amount + pr
+        denial = op.denial
+        if op.paid_amount == ZERO and (pr == ZERO or denial is not None):
+            status = "denied"
+            if denial is None:
+                first = next(((g, r) for g, r, _ in op.adjustments if g != "PR"), None)
+                denial = (first[0], first[1], list(op.remark_codes)) if first else None
+        else:
+            status = "partially_paid" if denial is not None else "paid"
+        remittance = self.store.new(
+            Remittance, claim_id=claim["id"], payer_id=claim["payer_id"], received_at=op.at, claim_status=status,
+            paid_amount=op.paid_amount, allowed_amount=allowed, patient_responsibility=pr,
+            remark_codes=list(dict.fromkeys(list(op.remark_codes) + (list(denial[2]) if denial else []))),
+            payment_reference=op.payment_reference, denial_group_code=denial[0] if denial else None,
+            denial_reason_code=denial[1] if denial else None)
+        source = claim["status"]
+        self.store.flush(op.at, [("update", Claim, claim, {"status": status, "status_changed_at": op.at}),
+                                 self._claim_event(op, claim["id"], source, status),
+                                 ("insert", Remittance, remittance)])
+        self.store.flush(op.at, [("insert", RemittanceAdjustment, self.store.new(
+            RemittanceAdjustment, remittance_id=remittance["id"], claim_id=claim["id"], group_code=g, reason_code=r,
+            amount=a)) for g, r, a in op.adjustments])
+        changes = {"paid_amount": claim["paid_amount"] + op.paid_amount, "allowed_amount": allowed,
+                   "patient_responsibility": pr, "denial_group_code": denial[0] if denial else None,
+                   "denial_reason_code": denial[1] if denial else None,
+                   "denial_remark_codes": list(denial[2]) if denial else None, "adjudicated_at": op.at}
+        events = [("update", Claim, claim, changes)]
+        if op.paid_amount > ZERO:
+            events.append(("insert", Payment, self.store.new(
+                Payment, patient_id=claim["patient_id"], facility_id=claim["facility_id"], claim_id=claim["id"],
+                payer_id=claim["payer_id"], remittance_id=remittance["id"], source="insurance", method="eft",
+                amount=op.paid_amount, received_at=op.at, reference=op.payment_reference)))
+        self.store.flush(op.at, events)
+
+    def PatientPayment(self, op: ops.PatientPayment) -> None:
+        facility = self._row(op.claim)["facility_id"] if op.claim else self.facility_of[op.patient]
+        self._insert_one(op, Payment, patient_id=op.patient.id, facility_id=facility,
+                         claim_id=op.claim.id if op.claim else None, payer_id=None, source="patient", method=op.method,
+                         amount=op.amount, received_at=op.at, reference=op.reference)
+
+    def RequestAdjustment(self, op: ops.RequestAdjustment) -> None:
+        facility = self._row(op.claim)["facility_id"] if op.claim else self.facility_of[op.patient]
+        within = op.amount <= self.limit  # posted at once; only a pending one is read again (its approval)
+        row = self._insert_one(op, Adjustment, None if within else op.ref, patient_id=op.patient.id,
+                               facility_id=facility, claim_id=op.claim.id if op.claim else None, kind=op.kind,
+                               amount=op.amount, reason=op.reason, requested_by=op.actor.id,
+                               status="approved" if within else "pending", decided_at=op.at if within else None,
+                               posted_at=op.at if within else None)
+        op.ref.id = row["id"]
+
+    def DecideAdjustment(self, op: ops.DecideAdjustment) -> None:
+        row = self.rows.pop(op.adjustment)
+        self.store.flush(op.at, [("update", Adjustment, row, {
+            "status": "approved" if op.approve else "rejected", "approved_by": op.actor.id if op.approve else None,
+            "decided_at": op.at, "posted_at": op.at if op.approve else None})])

@@ -1,0 +1,55 @@
+"""The two write paths give the same rows, ids, timestamps and outbox events for the same seed."""
+
+import collections
+
+import pytest
+
+from simulator import engine, practice, run
+from simulator.scales import SCALES
+from tests.simulator.conftest import ANCHOR, LIMIT, SEED, dumped
+
+pytestmark = [pytest.mark.xdist_group("simulator-service"), pytest.mark.slow]  # the service path: ~1 min
+
+
+def test_the_tiny_stream_exercises_every_kind_of_operation():
+    kinds = collections.Counter()
+    appealed = set()
+    for op in engine.stream(practice.build(SCALES["tiny"], SEED, ANCHOR), LIMIT):
+        name = type(op).__name__
+        if name == "MoveClaim":
+            appealed |= {id(op.claim)} if op.status == "appealed" else set()
+            name = f"MoveClaim:{op.status}"
+        elif name == "PostRemittance" and id(op.claim) in appealed:
+            name = "PostRemittance:after appeal"
+        elif name == "Book" and op.rescheduled_from is not None:
+            name = "Book:reschedule"
+        elif name == "RequestAdjustment":
+            name = f"RequestAdjustment:{op.kind}"
+        kinds[name] += 1
+    required = {"CreateFacility", "CreatePayer", "SetFee", "CreateProvider", "CreateUser", "SetSchedule",
+                "RegisterPatient", "AddCoverage", "Book", "Book:reschedule", "SendReminder", "MoveAppointment",
+                "RecordEncounter", "CreateClaim", "SubmitClaim", "MoveClaim:accepted", "MoveClaim:rejected",
+                "MoveClaim:draft", "MoveClaim:appealed", "MoveClaim:closed", "PostRemittance",
+                "PostRemittance:after appeal", "PatientPayment", "RequestAdjustment:write_off",
+                "RequestAdjustment:discount", "RequestAdjustment:refund", "DecideAdjustment"}
+    assert required <= kinds.keys(), required - kinds.keys()
+
+
+def _assert_same(expected: dict, actual: dict) -> None:
+    assert expected.keys() == actual.keys()
+    for table, rows in expected.items():
+        assert len(actual[table]) == len(rows), table
+        for want, got in zip(rows, actual[table], strict=True):
+            assert got == want, f"{table}: first difference"
+
+
+def test_bulk_writes_what_the_services_write_on_sqlite(service_url, bulk_url):
+    expected = dumped(service_url)
+    assert len(expected["outbox"]) > 5000 and len(expected["appointments"]) > 300
+    _assert_same(expected, dumped(bulk_url))
+
+
+@pytest.mark.postgres
+def test_bulk_on_postgresql_writes_what_the_services_write(service_url, pg_url):
+    run.seed(pg_url, "tiny", SEED, ANCHOR, "bulk")
+    _assert_same(dumped(service_url), dumped(pg_url))
