@@ -6,6 +6,7 @@ from ops_api.cli import api_command, audit_app, db_app, keys_app, users_app
 from ml.cli import ml_app
 from simulator.cli import seed_command
 from warehouse.cli import replicate_command, warehouse_app
+from warehouse.dbt_runner import DBT_CONTEXT_SETTINGS, dbt_command
 
 app = typer.Typer(help="Spark Den PMS", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db_app, name="db")
@@ -17,6 +18,7 @@ app.add_typer(ml_app, name="ml")
 app.command("api")(api_command)
 app.command("replicate")(replicate_command)
 app.command("seed")(seed_command)
+app.command("dbt", context_settings=DBT_CONTEXT_SETTINGS, add_help_option=False)(dbt_command)
 
 
 @app.command("demo")

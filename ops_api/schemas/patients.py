@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import EmailStr, StringConstraints, field_validator, model_validator
 
+from ops_api.clock import utcnow
 from ops_api.schemas.common import Address, Name, ReadModel, StrictInput
 from pms.enums import ContactMethod, CoverageRank, Sex
 
@@ -15,7 +16,7 @@ MemberId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 
 
 def _past_date(v: date) -> date:
-    if v > date.today():
+    if v > utcnow().date():
         raise ValueError("date of birth cannot be in the future")
     if v.year < 1900:
         raise ValueError("date of birth before 1900")

@@ -1,0 +1,210 @@
+-- Receivables as a step function: for each patient × responsibility side, one row per day on which
+-- anything on that side changes and per open balance it then holds (an encounter's residual
+-- debit, or the side's leftover credit), valid through the day before the side's next change
+-- (valid_to null: still current). The daily A/R marts expand these over the calendar.
+--
+-- Netting (as ops_api/services/payments.py balances a patient): postings go to their own
+-- encounter first; money left over on a side (an overpayment, or unapplied money such as a
+-- self-pay patient's payment at the desk) pays that patient's oldest open debits on the same
+-- side (FIFO by date of service); what is still left is the side's credit balance, reported
+-- separately, never netted against other patients. Only sides that ever hold a credit need the
+-- netting (checkpoints × accounts); every other side's accounts stand on their own.
+{{ config(order_by='(patient_id, responsibility, valid_from)') }}
+
+with
+
+transactions as (
+    select * from {{ ref('int_ar_transactions') }}
+),
+
+-- One set of attributes per account: an encounter's own; an unapplied account takes its first
+-- posting's facility and ages from it.
+accounts as (
+    select
+        account_id,
+        any(account_type) as account_type,
+        any(patient_id) as patient_id,
+        argMin(facility_id, (posted_date, source_id)) as facility_id,
+        any(provider_id) as provider_id,
+        any(payer_id) as payer_id,
+        min(date_of_service) as date_of_service
+    from transactions
+    group by account_id
+),
+
+account_changes as (
+    select
+        patient_id,
+        side as responsibility,
+        account_id,
+        posted_date as change_date,
+        sum(amount) as change
+    from transactions
+    group by patient_id, side, account_id, posted_date
+),
+
+account_running as (
+    select
+        patient_id,
+        account_id,
+        responsibility,
+        change_date,
+        sum(change) over (
+            partition by account_id, responsibility order by change_date rows between unbounded preceding and current row
+        ) as account_balance,
+        leadInFrame(toNullable(change_date)) over (
+            partition by account_id, responsibility order by change_date
+            rows between unbounded preceding and unbounded following
+        ) - 1 as valid_to
+    from account_changes
+),
+
+-- Sides where money ever exceeded what an account owed: their accounts must be netted.
+netting_sides as (
+    select distinct patient_id, responsibility
+    from account_running
+    where account_balance < 0
+),
+
+-- Sides that never held a credit: each account's own balance is what is owed.
+standalone_debits as (
+    select
+        account_running.patient_id as patient_id,
+        account_running.responsibility as responsibility,
+        account_running.change_date as valid_from,
+        account_running.valid_to as valid_to,
+        account_running.account_id as account_id,
+        accounts.account_type as account_type,
+        accounts.facility_id as facility_id,
+        accounts.provider_id as provider_id,
+        accounts.payer_id as payer_id,
+        accounts.date_of_service as date_of_service,
+        account_running.account_balance as balance
+    from account_running
+    inner join accounts on account_running.account_id = accounts.account_id
+    where account_running.account_balance > 0
+      and (account_running.patient_id, account_running.responsibility) not in (select * from netting_sides)
+),
+
+-- Every day a netting side changes, and until when that state holds.
+checkpoints as (
+    select
+        patient_id,
+        responsibility,
+        valid_from,
+        leadInFrame(toNullable(valid_from)) over (
+            partition by patient_id, responsibility order by valid_from
+            rows between unbounded preceding and unbounded following
+        ) - 1 as valid_to
+    from (
+        select distinct patient_id, responsibility, change_date as valid_from
+        from account_changes
+        where (patient_id, responsibility) in (select * from netting_sides)
+    )
+),
+
+side_accounts as (
+    select distinct patient_id, responsibility, account_id
+    from account_changes
+    where (patient_id, responsibility) in (select * from netting_sides)
+),
+
+-- Each account's own balance at each checkpoint of its patient's side.
+states as (
+    select
+        checkpoints.patient_id as patient_id,
+        checkpoints.responsibility as responsibility,
+        checkpoints.valid_from as valid_from,
+        checkpoints.valid_to as valid_to,
+        side_accounts.account_id as account_id,
+        account_running.account_balance as account_balance
+    from checkpoints
+    inner join side_accounts
+        on checkpoints.patient_id = side_accounts.patient_id
+        and checkpoints.responsibility = side_accounts.responsibility
+    asof inner join account_running
+        on side_accounts.account_id = account_running.account_id
+        and side_accounts.responsibility = account_running.responsibility
+        and checkpoints.valid_from >= account_running.change_date
+),
+
+netted as (
+    select
+        states.*,
+        accounts.account_type as account_type,
+        accounts.facility_id as facility_id,
+        accounts.provider_id as provider_id,
+        accounts.payer_id as payer_id,
+        accounts.date_of_service as date_of_service,
+        sum(if(states.account_balance < 0, -states.account_balance, 0)) over side_state as side_credits,
+        sum(if(states.account_balance > 0, states.account_balance, 0)) over side_state as side_debits,
+        sum(if(states.account_balance > 0, states.account_balance, 0)) over (
+            partition by states.patient_id, states.responsibility, states.valid_from
+            order by accounts.date_of_service, states.account_id
+            rows between unbounded preceding and current row
+        ) as debits_through_this
+    from states
+    inner join accounts on states.account_id = accounts.account_id
+    window side_state as (partition by states.patient_id, states.responsibility, states.valid_from)
+),
+
+open_debits as (
+    select
+        patient_id,
+        responsibility,
+        valid_from,
+        valid_to,
+        account_id,
+        account_type,
+        facility_id,
+        provider_id,
+        payer_id,
+        date_of_service,
+        greatest(least(account_balance, debits_through_this - side_credits), 0) as balance
+    from netted
+    where account_balance > 0
+      and debits_through_this > side_credits
+),
+
+-- The side's leftover credit, shown on the account holding most of it.
+open_credits as (
+    select
+        patient_id,
+        responsibility,
+        valid_from,
+        any(valid_to) as valid_to,
+        argMin(account_id, (account_balance, account_id)) as account_id,
+        argMin(account_type, (account_balance, account_id)) as account_type,
+        argMin(facility_id, (account_balance, account_id)) as facility_id,
+        argMin(provider_id, (account_balance, account_id)) as provider_id,
+        argMin(payer_id, (account_balance, account_id)) as payer_id,
+        argMin(date_of_service, (account_balance, account_id)) as date_of_service,
+        -(any(side_credits) - any(side_debits)) as balance
+    from netted
+    group by patient_id, responsibility, valid_from
+    having any(side_credits) > any(side_debits)
+),
+
+final as (
+    select
+        patient_id,
+        responsibility,
+        valid_from,
+        valid_to,
+        account_id,
+        account_type,
+        facility_id,
+        provider_id,
+        payer_id,
+        date_of_service,
+        {{ money('balance') }} as balance
+    from (
+        select * from standalone_debits
+        union all
+        select * from open_debits
+        union all
+        select * from open_credits
+    )
+)
+
+select * from final

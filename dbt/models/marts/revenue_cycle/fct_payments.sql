@@ -1,0 +1,88 @@
+-- One row per payment received (insurance or patient), on the facility-local day it was received.
+-- Incremental: months of changed payments (now and as last built) are recomputed whole.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by='toYYYYMM(received_date)',
+        order_by='(facility_id, received_date, payment_id)',
+        on_schema_change='fail',
+        post_hook="{{ delete_stale_rows('payment_id', ref('stg_ops__payments')) }}"
+    )
+}}
+
+{% set watermark_sources = ['payments', 'claims', 'encounters', 'facilities', 'payers'] %}
+
+with
+
+payments as (
+    select * from {{ ref('stg_ops__payments') }}
+),
+
+claims as (
+    select * from {{ ref('int_claims_lifecycle') }}
+),
+
+facilities as (
+    select * from {{ ref('stg_ops__facilities') }}
+),
+
+enriched as (
+    select
+        payments.payment_id as payment_id,
+        payments.patient_id as patient_id,
+        payments.facility_id as facility_id,
+        payments.claim_id as claim_id,
+        claims.encounter_id as encounter_id,
+        coalesce(claims.provider_id, {{ unknown_key() }}) as provider_id,
+        coalesce(payments.payer_id, {{ unknown_key() }}) as payer_id,
+        payments.remittance_id as remittance_id,
+        payments.payment_source as payment_source,
+        payments.payment_method as payment_method,
+        payments.amount as amount,
+        payments.received_at as received_at,
+        {{ local_date('payments.received_at', "coalesce(facilities.timezone, 'UTC')") }} as received_date,
+        claims.date_of_service as date_of_service
+    from payments
+    left join claims on payments.claim_id = claims.claim_id
+    left join facilities on payments.facility_id = facilities.facility_id
+),
+
+{% if is_incremental() -%}
+changed_payments as (
+    {{ changed_rows('payments') }}
+    union distinct
+    select payment_id from payments where claim_id in ({{ changed_rows('claims') }})
+),
+
+affected_months as (
+    {{ affected_months('enriched', 'payment_id', 'toYYYYMM(received_date)', 'select * from changed_payments') }}
+),
+{%- endif %}
+
+final as (
+    select
+        payment_id,
+        received_date,
+        received_at,
+        facility_id,
+        patient_id,
+        claim_id,
+        encounter_id,
+        provider_id,
+        payer_id,
+        remittance_id,
+        payment_source,
+        payment_method,
+        amount,
+        toUInt8(claim_id is not null) as is_applied,
+        date_of_service,
+        toInt32(received_date - date_of_service) as days_from_service,
+        {{ source_watermark(watermark_sources) }} as _source_watermark
+    from enriched
+    {% if is_incremental() -%}
+    where toYYYYMM(received_date) in (select month from affected_months)
+    {%- endif %}
+)
+
+select * from final

@@ -1,0 +1,22 @@
+{{ config(order_by='claim_status_event_id') }}
+
+with
+
+source as (
+    {{ latest_versions(source('ops', 'claim_status_events')) }}
+),
+
+renamed as (
+    select
+        id as claim_status_event_id,
+        claim_id,
+        from_status,
+        to_status,
+        occurred_at,
+        user_id,
+        note,
+        _replicated_at
+    from source
+)
+
+select * from renamed

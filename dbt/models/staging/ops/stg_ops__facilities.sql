@@ -1,0 +1,22 @@
+{{ config(order_by='facility_id') }}
+
+with
+
+source as (
+    {{ latest_versions(source('ops', 'facilities')) }}
+),
+
+renamed as (
+    select
+        id as facility_id,
+        name as facility_name,
+        timezone,
+        pos_code,
+        address as address_json,
+        created_at,
+        updated_at,
+        _replicated_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,19 @@
+{{ config(order_by='provider_facility_id') }}
+
+with
+
+source as (
+    {{ latest_versions(source('ops', 'provider_facilities')) }}
+),
+
+renamed as (
+    select
+        id as provider_facility_id,
+        provider_id,
+        facility_id,
+        created_at,
+        _replicated_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,21 @@
+{{ config(order_by='remittance_adjustment_id') }}
+
+with
+
+source as (
+    {{ latest_versions(source('ops', 'remittance_adjustments')) }}
+),
+
+renamed as (
+    select
+        id as remittance_adjustment_id,
+        remittance_id,
+        claim_id,
+        cast(group_code as String) as carc_group_code,
+        reason_code as carc_reason_code,
+        amount,
+        _replicated_at
+    from source
+)
+
+select * from renamed

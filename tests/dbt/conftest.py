@@ -1,0 +1,148 @@
+"""One session of the dbt marts on a real warehouse: built once, shared by every test here.
+
+The session fixture starts the embedded warehouse (a subprocess on a free port), writes a small practice
+through the ops service layer into a SQLite operational store, replicates it with the real replicator
+(then re-delivers every raw row, as a crash between load and checkpoint would), and runs `dbt build`
+(models, data tests and unit tests) through `warehouse.dbt_runner`. It keeps the full-build SQL that build
+compiled for the incremental facts and the singular invariant tests, lets late data arrive (a back-dated
+remittance and payment, a rescheduled visit, a replaced schedule), replicates again, runs the incremental
+build and `dbt docs generate`. Tests then compare the incremental facts with their full-build SQL run on
+the same data, re-run the invariants, and compare the marts with the ops store.
+dbt parse/compile is slow: dbt runs three times per session (one xdist group), never per test.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from ops_api import migrations
+from ops_api.db import make_engine, session_factory
+from tests.dbt.practice import AS_OF, Built, PracticeBuilder
+from warehouse.client import get_client
+from warehouse.dbt_runner import run_dbt
+from warehouse.embedded.process import start_server
+from warehouse.replication import Replicator
+
+USER, PASSWORD = "pms_dbt_test", "dbt-test-password-4e1a"
+# No lookback: the test replicates sequentially, so which partitions a late change recomputes is exact.
+DBT_VARS = json.dumps({"as_of_date": AS_OF.isoformat(), "incremental_lookback_minutes": 0})
+INCREMENTAL_FACTS = ("fct_ar_aging_daily", "fct_claims", "fct_payments", "fct_appointments")
+DBT_SESSION_SETTINGS = {"join_use_nulls": 1, "prefer_column_name_to_alias": 1}
+
+
+@dataclass
+class DbtStep:
+    args: list[str]
+    returncode: int
+    output: str
+    results: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def failures(self) -> list[str]:
+        return [f"{r['unique_id']}: {r['status']} {r.get('message') or ''}" for r in self.results
+                if r["status"] not in ("success", "pass", "no-op")]
+
+
+@dataclass
+class MartsSession:
+    url: str
+    ops_engine: Engine
+    built: Built
+    build: DbtStep
+    incremental: DbtStep
+    docs: DbtStep
+    target_dir: Path
+    full_build_sql: dict[str, str]  # incremental fact → the SQL its first (full) build ran
+    invariant_sql: dict[str, str]  # singular test → its compiled SQL (rows returned = failures)
+
+    def client(self, **kw):
+        return get_client(url=self.url, **kw)
+
+    def query(self, sql: str, **params) -> list[tuple]:
+        client = self.client()
+        try:
+            return client.query(sql, parameters=params or None).result_rows
+        finally:
+            client.close()
+
+    def query_compiled(self, sql: str) -> list[tuple]:
+        """SQL dbt compiled, with the session settings of dbt/profiles.yml (ANSI joins, column names first)."""
+        client = self.client(settings=DBT_SESSION_SETTINGS)
+        try:
+            return client.query(sql).result_rows
+        finally:
+            client.close()
+
+
+def _dbt(url: str, target: Path, *args: str) -> DbtStep:
+    env = {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target / "logs"), "DBT_THREADS": "4"}
+    started = time.monotonic()
+    done = run_dbt([*args, "--vars", DBT_VARS], url=url, extra_env=env, capture_output=True)
+    results_file = target / "run_results.json"
+    results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
+    if results_file.exists():
+        results_file.unlink()  # never read a previous step's results
+    return DbtStep(list(args), done.returncode, done.stdout[-6000:] + done.stderr[-3000:], results,
+                   time.monotonic() - started)
+
+
+def _read(root: Path, name: str) -> str:
+    paths = list(root.glob(f"marts/*/{name}"))  # the model itself (unit-test fixtures compile elsewhere)
+    return paths[0].read_text() if len(paths) == 1 else ""
+
+
+def _replicate(engine: Engine, client) -> int:
+    return Replicator(engine, client).run()  # until caught up
+
+
+def _redeliver(client) -> None:
+    """Every raw row again, as after a crash between a batch's load and its checkpoint."""
+    tables = [r[0] for r in client.query(
+        "select name from system.tables where database = 'raw' and not startsWith(name, '_')").result_rows]
+    for table in tables:
+        client.command(f"insert into raw.`{table}` select * from raw.`{table}`")
+
+
+@pytest.fixture(scope="session")
+def marts(tmp_path_factory) -> Iterator[MartsSession]:
+    root = tmp_path_factory.mktemp("dbt-marts")
+    handle = start_server(root / "warehouse", user=USER, password=PASSWORD)
+    try:
+        url = f"http://{USER}:{PASSWORD}@{handle.host}:{handle.port}/default"
+        ops_url = f"sqlite:///{root / 'ops.db'}"
+        migrations.upgrade(ops_url)
+        engine = make_engine(ops_url)
+        client = get_client(url=url)
+        with session_factory(engine)() as session:
+            builder = PracticeBuilder(session)
+            built = builder.build()
+            _replicate(engine, client)
+            _redeliver(client)
+            target = root / "dbt-target"
+            build = _dbt(url, target, "build")
+            compiled = target / "compiled" / "spark_den"
+            full_build_sql = {f: _read(compiled / "models", f"{f}.sql") for f in INCREMENTAL_FACTS}
+            invariant_sql = {p.stem: p.read_text() for p in (compiled / "tests").glob("*.sql")}
+
+            builder.late_changes()
+            _replicate(engine, client)
+            incremental = _dbt(url, target, "run")
+            docs = _dbt(url, target, "docs", "generate", "--no-compile")
+        client.close()
+        yield MartsSession(url, engine, built, build, incremental, docs, target, full_build_sql, invariant_sql)
+        engine.dispose()
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def ops_session_factory(marts):
+    return session_factory(marts.ops_engine)
+
