@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench screenshots browser lock clean
+.PHONY: install demo test bench bench-dashboards screenshots browser lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 # Debian's chromium drives the dashboards' browser test and the screenshots.
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 test: $(STAMP) browser
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
@@ -36,6 +36,9 @@ bench: $(STAMP)
 
 screenshots: $(STAMP) browser
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/screenshots.py
+
+bench-dashboards: $(STAMP) browser
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks.dashboard_bench
 
 lock: $(BIN)/python
 	$(BIN)/pip freeze --exclude-editable | sed '1i # Full pinned dependency tree (Python 3.11). Regenerate: make lock' > requirements.lock

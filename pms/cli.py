@@ -3,6 +3,7 @@
 import typer
 
 from ops_api.cli import api_command, audit_app, db_app, keys_app, users_app
+from dashboards.cli import dashboards_command
 from ml.cli import ml_app
 from simulator.cli import seed_command
 from warehouse.cli import replicate_command, warehouse_app
@@ -18,6 +19,7 @@ app.add_typer(ml_app, name="ml")
 app.command("api")(api_command)
 app.command("replicate")(replicate_command)
 app.command("seed")(seed_command)
+app.command("dashboards")(dashboards_command)
 app.command("dbt", context_settings=DBT_CONTEXT_SETTINGS, add_help_option=False)(dbt_command)
 
 
