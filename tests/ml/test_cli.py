@@ -1,12 +1,23 @@
 """`pms ml ...` argument handling and messages that need no warehouse."""
 
+import pytest
 from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 from ml import registry
 from ml.cli import ml_app
+from pms.settings import get_settings
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path, monkeypatch):
+    """A registry of this test's own: other tests in the worker train models into the shared data dir."""
+    monkeypatch.setenv("PMS_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def test_score_without_a_trained_model_says_what_to_do():
