@@ -31,17 +31,8 @@ DEMO_ADMIN = ("admin", "spark-den-demo-1")
 STOP_TIMEOUT = 15.0
 READY_TIMEOUT = 300.0
 REFRESH_JOB = "refresh_all"
+SERVED = (["marts", "fct_kpi_daily"], ["ml", "no_show_scores"])  # built once, a warm start skips the refresh
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # the run's log is in the Dagster UI
-DAGSTER_YAML = """\
-# Written by `pms demo`. One run at a time: a 2-core machine, and one dbt build or replicator pass at once.
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    max_concurrent_runs: 1
-telemetry:
-  enabled: false
-"""
 
 
 @dataclass(frozen=True)
@@ -59,10 +50,6 @@ class DemoOptions:
 
 class DemoError(RuntimeError):
     pass
-
-
-def _raise_interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
 
 
 # -- the operational store ----------------------------------------------------------------------------
@@ -137,34 +124,21 @@ def check_warehouse(url: str) -> None:
 
 # -- Dagster ------------------------------------------------------------------------------------------
 
-def dagster_home(data_dir: Path) -> Path:
-    home = data_dir / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    return home
-
-
-def cancel_unfinished_runs(message: str) -> int:
-    """Runs left queued or started by a demo that stopped: nothing will finish them, and sensors wait on them."""
+def cancel_unfinished_runs(message: str) -> None:
     import dagster as dg
 
-    unfinished = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-                  dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
-    instance = dg.DagsterInstance.get()
-    records = instance.get_run_records(dg.RunsFilter(statuses=unfinished))
-    for record in records:
-        instance.report_run_canceled(record.dagster_run, message=message)
-    return len(records)
+    from orchestration.instance import cancel_unfinished_runs as cancel
+
+    cancel(dg.DagsterInstance.get(), message)
 
 
 def materialize_everything(force: bool, log_dir: Path) -> None:
-    """The refresh_all job in-process, unless an earlier start already ran it successfully."""
+    """The refresh_all job in-process, unless what the dashboards read was built by an earlier start."""
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
-    done = instance.get_run_records(dg.RunsFilter(job_name=REFRESH_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]),
-                                    limit=1)
-    if done and not force:
+    built = all(instance.get_latest_materialization_event(dg.AssetKey(key)) for key in SERVED)
+    if built and not force:
         console.print("reusing the marts and models of an earlier start (`--refresh` rebuilds them)")
         return
     with console.status("loading the Dagster definitions (parses the dbt project on first use)"):
@@ -172,13 +146,15 @@ def materialize_everything(force: bool, log_dir: Path) -> None:
     started = time.monotonic()
     log_dir.mkdir(parents=True, exist_ok=True)
     with (console.status("materializing: replicate → dbt build → train → score (detail in the Dagster UI)"),
-          open(log_dir / "materialize.log", "a") as log, contextlib.redirect_stdout(log)):
+          open(log_dir / "materialize.log", "a") as log, contextlib.redirect_stdout(log),
+          contextlib.redirect_stderr(log)):
         result = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET_LOGS)
     failed_checks = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
                      if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
-    console.print(f"materialized in {time.monotonic() - started:,.0f}s" + ("" if result.success else " with failures"))
+    console.print(f"materialized in {time.monotonic() - started:,.0f}s"
+                  + ("" if result.success else f" with failures (detail in the Dagster UI, run {result.run_id[:8]})"))
     for name in failed_steps:
         console.print(f"[red]failed step[/red] {name}")
     for name in failed_checks:
@@ -271,11 +247,11 @@ def print_banner(options: DemoOptions, warehouse_url: str, data_dir: Path, secon
 
 def run_demo(options: DemoOptions | None = None) -> int:
     """Bring everything up, serve until interrupted, stop it all; returns an exit code."""
-    from orchestration.processes import PortTaken, ensure_free, spawn, stop_all
+    from orchestration.processes import PortTaken, ensure_free, interrupt, on_stop_signals, spawn, stop_all
 
     options = options or DemoOptions()
     started = time.monotonic()
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM cleans up exactly as Ctrl-C does
+    on_stop_signals(interrupt)  # SIGTERM cleans up exactly as Ctrl-C does
     data_dir = get_settings().pms_data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     children, handle, code = [], None, 0
@@ -284,8 +260,10 @@ def run_demo(options: DemoOptions | None = None) -> int:
                            ("dashboards", options.dashboards_port)):
             ensure_free(options.host, port, what)
         warehouse_url, handle = start_warehouse(options)
+        from orchestration.instance import prepare_home
+
         os.environ.update(PMS_DATA_DIR=str(data_dir), CLICKHOUSE_URL=warehouse_url,
-                          DAGSTER_HOME=str(dagster_home(data_dir)))
+                          DAGSTER_HOME=str(prepare_home(data_dir)))
         _reload_settings()
         check_warehouse(warehouse_url)
 
@@ -306,6 +284,7 @@ def run_demo(options: DemoOptions | None = None) -> int:
             if options.live:
                 children.append(spawn("live-simulator", live_command(options), env, logs))
         print_banner(options, warehouse_url, data_dir, time.monotonic() - started)
+        on_stop_signals(interrupt)  # again: Dagster's in-process run swaps them
         supervise(children)
     except KeyboardInterrupt:
         console.print("\nstopping…")
@@ -313,8 +292,7 @@ def run_demo(options: DemoOptions | None = None) -> int:
         console.print(f"[red]error:[/red] {exc}")
         code = 1
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        on_stop_signals(signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         killed = stop_all(list(reversed(children)), timeout=STOP_TIMEOUT)
         if children:
             cancel_unfinished_runs("stopped with the demo")
@@ -340,10 +318,10 @@ def demo_command(
     scale: Annotated[str, typer.Option(envvar="PMS_DEMO_SCALE", help="Practice size on first start: tiny or demo.")] = "demo",
     refresh: Annotated[bool, typer.Option("--refresh", help="Materialize everything again on a warm start.")] = False,
     host: Annotated[str, typer.Option(help="Address the servers bind.")] = "127.0.0.1",
-    api_port: Annotated[int, typer.Option(envvar="PMS_DEMO_API_PORT")] = 8000,
-    dagster_port: Annotated[int, typer.Option(envvar="PMS_DEMO_DAGSTER_PORT")] = 3000,
-    dashboards_port: Annotated[int, typer.Option(envvar="PMS_DEMO_DASHBOARDS_PORT")] = 8501,
-    warehouse_port: Annotated[int | None, typer.Option(help="Embedded warehouse port [default: WAREHOUSE_PORT, 8123].")] = None,
+    api_port: Annotated[int, typer.Option(envvar="PMS_DEMO_API_PORT", help="Operational API port.")] = 8000,
+    dagster_port: Annotated[int, typer.Option(envvar="PMS_DEMO_DAGSTER_PORT", help="Dagster UI port.")] = 3000,
+    dashboards_port: Annotated[int, typer.Option(envvar="PMS_DEMO_DASHBOARDS_PORT", help="Dashboards port.")] = 8501,
+    warehouse_port: Annotated[int | None, typer.Option(help="Embedded warehouse port (default: WAREHOUSE_PORT, 8123).")] = None,
 ) -> None:
     """Start the platform with a seeded practice: API, Dagster, dashboards (see README). Ctrl-C stops it."""
     from simulator.scales import SCALES

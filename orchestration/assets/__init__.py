@@ -1,0 +1,1 @@
+"""Assets by layer: replication (raw.*), dbt (staging → marts), ml (models, scores, forecasts)."""
