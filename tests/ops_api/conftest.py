@@ -4,7 +4,6 @@ Each backend is migrated once per worker with Alembic (as in production), then e
 emptied between tests. PostgreSQL gets a schema of its own per xdist worker.
 """
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,18 +18,9 @@ from ops_api.main import create_app
 from ops_api.models import Base
 from ops_api.security import create_access_token
 from tests.ops_api import factories
+from tests.pg import create_schema, drop_schema, schema_name
 
-PG_BASE_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
-
-
-def schema_name(worker: str) -> str:
-    """Unique per worker and process, so concurrent runs on one server never share tables."""
-    return f"pms_test_{worker}_{os.getpid()}"
-
-
-def _pg_url(schema: str) -> str:
-    return f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
 
 
 @dataclass
@@ -44,28 +34,25 @@ def _create_backend(name: str, worker: str, tmp_dir) -> Backend:
     if name == "sqlite":
         url = f"sqlite:///{tmp_dir}/ops-{worker}.db"
     else:
-        schema = schema_name(worker)
-        admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.dispose()
-        url = _pg_url(schema)
+        url = create_schema(schema_name(f"pms_test_{worker}"))
     migrations.upgrade(url)
     return Backend(name, url, make_engine(url))
 
 
 @pytest.fixture(scope="session")
-def backends(tmp_path_factory, worker_id) -> Iterator[dict[str, Backend]]:
+def store_tag(worker_id) -> str:
+    """Names this suite's stores; another suite overrides it to get stores of its own on the same worker."""
+    return worker_id
+
+
+@pytest.fixture(scope="session")
+def backends(store_tag) -> Iterator[dict[str, Backend]]:
     created: dict[str, Backend] = {}
     yield created
     for backend in created.values():
         backend.engine.dispose()
         if backend.name == "postgres":
-            admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema_name(worker_id)} CASCADE"))
-            admin.dispose()
+            drop_schema(schema_name(f"pms_test_{store_tag}"))
 
 
 def truncate_all(engine: Engine) -> None:
@@ -79,15 +66,18 @@ def truncate_all(engine: Engine) -> None:
             conn.execute(text("DELETE FROM sqlite_sequence"))  # restart AUTOINCREMENT counters
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request, backends, tmp_path_factory, worker_id) -> Iterator[Backend]:
-    """The operational store, empty, on each backend in turn."""
-    name = request.param
+def empty_backend(name: str, backends, tmp_path_factory, store_tag) -> Backend:
+    """The named store, created and migrated on first use, emptied every time."""
     if name not in backends:
-        backends[name] = _create_backend(name, worker_id, tmp_path_factory.mktemp("db"))
-    be = backends[name]
-    truncate_all(be.engine)
-    yield be
+        backends[name] = _create_backend(name, store_tag, tmp_path_factory.mktemp("db"))
+    truncate_all(backends[name].engine)
+    return backends[name]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, backends, tmp_path_factory, store_tag) -> Backend:
+    """The operational store, empty, on each backend in turn."""
+    return empty_backend(request.param, backends, tmp_path_factory, store_tag)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from itertools import product
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -19,13 +18,6 @@ from pms.enums import AppointmentStatus, Role
 URL = "/api/v1/appointments"
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)  # a winter Monday: America/Los_Angeles is UTC-8, New York UTC-5
 
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Users made here never log in by password; production argon2 cost (~0.3 s a user) would
-    dominate this file's runtime. Still a real argon2 hash, only with minimal parameters."""
-    monkeypatch.setattr("ops_api.services.users.hash_password",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash)
 
 
 def at(hour: int, minute: int = 0, day: datetime = MONDAY) -> datetime:

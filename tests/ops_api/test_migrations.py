@@ -1,16 +1,14 @@
 """Alembic: upgrade from empty, downgrade cleanly, and the migrations match the models."""
 
-import os
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from ops_api import migrations
 from ops_api.db import make_engine
 from ops_api.models import Base
-from tests.ops_api.conftest import PG_BASE_URL, _pg_url
+from tests.pg import pg_schema
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -18,15 +16,8 @@ def empty_url(request, tmp_path, worker_id):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/migrate.db"
         return
-    schema = f"pms_migrate_{worker_id}_{os.getpid()}"
-    admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield _pg_url(schema)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema(f"pms_migrate_{worker_id}") as url:
+        yield url
 
 
 def test_upgrade_downgrade_upgrade(empty_url):

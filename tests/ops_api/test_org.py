@@ -1,22 +1,14 @@
 """Facilities, providers and their schedules, payers and the fee schedule over HTTP, on SQLite and PostgreSQL."""
 
-import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from ops_api.models import Facility, OutboxEvent, Payer, Provider, ProviderSchedule, ProviderTimeOff
+from ops_api.models import OutboxEvent, Payer, Provider, ProviderSchedule, ProviderTimeOff
 from pms.enums import Role
 from tests.ops_api.factories import valid_npi
 
 API = "/api/v1"
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Users made here never log in by password; production argon2 cost would dominate the runtime."""
-    monkeypatch.setattr("ops_api.services.users.hash_password",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash)
 
 
 def count(db, model) -> int:

@@ -1,19 +1,17 @@
 """Simulated practices for the tests, built once per worker: the tiny scale through the service layer
 (the reference) and through the bulk writer, on SQLite and on PostgreSQL."""
 
-import os
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
 
 from ops_api.db import make_engine
 from pms.settings import get_settings
 from simulator import run
 from simulator.dump import dump
+from tests.pg import pg_schema
 
-PG_BASE_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 ANCHOR = date(2025, 6, 2)
 SEED = 1  # its tiny practice has appeals decided, refunds and adjustments approved above the limit
 LIMIT = Decimal("150.00")  # a low approval limit, so the tiny practice needs an admin's approval
@@ -54,13 +52,5 @@ def bulk_url(tmp_path_factory, low_limit) -> str:
 
 @pytest.fixture(scope="session")
 def pg_url(worker_id, low_limit):
-    schema = f"sim_test_{worker_id}"
-    admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema(f"sim_test_{worker_id}") as url:
+        yield url

@@ -27,7 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 from ops_api import migrations
 from ops_api.db import make_engine
-from ops_api.models import Base, Facility, OutboxEvent, Payer
+from ops_api.models import Facility, OutboxEvent, Payer
+from tests.ops_api.conftest import truncate_all
+from tests.pg import create_schema, drop_schema, schema_name
 from tests.warehouse.conftest import TEST_PASSWORD, TEST_USER
 from tests.warehouse.replication_support import Churn, assert_replicated, last_seq, outbox_count, raw_rows
 from warehouse.client import get_client
@@ -38,7 +40,6 @@ from warehouse.replication import replicator as replicator_module
 
 pytestmark = pytest.mark.warehouse
 
-PG_BASE_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -66,25 +67,18 @@ def raw(embedded_server) -> Iterator[Raw]:
     client.close()
 
 
-def _pg_admin() -> Engine:
-    return make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
-
-
 @pytest.fixture(scope="session")
 def ops_stores(tmp_path_factory, worker_id) -> Iterator[dict[str, tuple[str, Engine]]]:
     """Operational stores migrated once per worker, created on first use: {name: (url, engine)}."""
     stores: dict[str, tuple[str, Engine]] = {}
-    schema = f"pms_repl_{worker_id}_{os.getpid()}"  # unique even when several suites share the server
+    schema = schema_name(f"pms_repl_{worker_id}")  # unique even when several suites share the server
 
     def get(name: str) -> tuple[str, Engine]:
         if name not in stores:
             if name == "sqlite":
                 url = f"sqlite:///{tmp_path_factory.mktemp('ops')}/ops.db"
             else:
-                with _pg_admin().connect() as conn:
-                    conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    conn.execute(text(f"CREATE SCHEMA {schema}"))
-                url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+                url = create_schema(schema)
             migrations.upgrade(url)
             stores[name] = (url, make_engine(url))
         return stores[name]
@@ -93,20 +87,12 @@ def ops_stores(tmp_path_factory, worker_id) -> Iterator[dict[str, tuple[str, Eng
     for name, (_url, engine) in stores.items():
         engine.dispose()
         if name == "postgres":
-            with _pg_admin().connect() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            drop_schema(schema)
 
 
 def _emptied(ops_stores, name: str) -> tuple[str, Engine]:
     url, engine = ops_stores(name)
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
-            conn.execute(text("DELETE FROM sqlite_sequence"))
+    truncate_all(engine)
     return url, engine
 
 
