@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 PG_BASE_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-SCHEMA = "seed_bench"
+SCHEMA = "seed_bench"  # holds the last PostgreSQL seed afterwards: benchmarks.large_bench reads it
 ANCHOR = date(2025, 11, 1)  # fixed, so every run writes the same data
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
@@ -40,14 +40,14 @@ def _pg_url() -> str:
     return f"{PG_BASE_URL}?options=-csearch_path%3D{SCHEMA}"
 
 
-def one(scale: str, backend: str, seed: int) -> dict:
+def one(scale: str, backend: str, seed: int, anchor: date = ANCHOR) -> dict:
     """Run in the child: seed, then report seconds, peak RSS and row counts as JSON."""
     from simulator.run import seed as run_seed
 
     with tempfile.TemporaryDirectory(prefix="seed-bench-") as tmp:
         url = f"sqlite:///{tmp}/ops.db" if backend == "sqlite" else _pg_url()
         started = time.perf_counter()
-        result = run_seed(url, scale, seed, ANCHOR, "bulk")
+        result = run_seed(url, scale, seed, anchor, "bulk")
         seconds = time.perf_counter() - started
         size = os.path.getsize(f"{tmp}/ops.db") if backend == "sqlite" else None
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -66,9 +66,9 @@ def machine() -> str:
             f"load average at the end {load}")
 
 
-def report(results: list[dict], seed: int) -> str:
+def report(results: list[dict], seed: int, anchor: date = ANCHOR) -> str:
     lines = [f"## `pms seed` (bulk path), {datetime.now():%Y-%m-%d %H:%M}", "",
-             f"Machine: {machine()}. Seed {seed}, history to {ANCHOR}. "
+             f"Machine: {machine()}. Seed {seed}, history to {anchor}. "
              "`python -m benchmarks.seed_bench`.", "",
              "Seconds are wall time; CPU seconds are the seeding process's own (user + system; PostgreSQL's "
              "server work is not in them), the fairer figure on a shared machine.", "",
@@ -89,20 +89,23 @@ def main() -> None:
     parser.add_argument("--scale", action="append", choices=["tiny", "demo", "small", "large"])
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--anchor", type=date.fromisoformat, default=ANCHOR,
+                        help="history ends here (default fixed, so runs compare; the large pipeline bench uses "
+                             "yesterday so live activity continues the practice)")
     parser.add_argument("--no-report", action="store_true", help="print only; do not append to docs/benchmarks.md")
     parser.add_argument("--one", nargs=2, metavar=("SCALE", "BACKEND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(*args.one, args.seed)))
+        print(json.dumps(one(*args.one, args.seed, args.anchor)))
         return
     results = []
     for scale in args.scale or ["small", "large"]:
         for backend in args.backend or ["sqlite", "postgres"]:
             proc = subprocess.run([sys.executable, "-m", "benchmarks.seed_bench", "--one", scale, backend,
-                                   "--seed", str(args.seed)], capture_output=True, text=True, check=True)
+                                   "--seed", str(args.seed), "--anchor", str(args.anchor)], capture_output=True, text=True, check=True)
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
             print(json.dumps(results[-1]), flush=True)
-    section = report(results, args.seed)
+    section = report(results, args.seed, args.anchor)
     print(section)
     if not args.no_report:
         REPORT.parent.mkdir(parents=True, exist_ok=True)

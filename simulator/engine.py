@@ -333,7 +333,8 @@ class FacilitySim:
         self.free.pop((visit.provider.index, visit.day.toordinal() - 2), None)  # past days: no more reschedules
         p = noshow.no_show_probability((visit.start - visit.booked_at) / DAY, self.no_shows.get(visit.patient, 0),
                                        self._age(visit.patient, visit.day), visit.day.weekday(), visit.reminded,
-                                       self._payer(visit.patient).kind, visit.new)
+                                       self._payer(visit.patient).kind, visit.new,
+                                       float(self.p.population.no_show_trait[visit.patient]))
         if self.rng.random() < p:
             self.push(visit.start + self.rng.randrange(15, 46) * MINUTE, NOSHOW, visit)
             return

@@ -5,8 +5,9 @@ One request per tick, paced to `rate` per second. Work flows through a pipeline:
 today (10 % for a newly registered patient with coverage) → confirm → check in → complete →
 encounter → claim → submit → accepted → remittance (paid, with CO-45 and a copay) → patient payment.
 Each tick advances the most downstream item that is waiting, so the pipeline drains as fast as it
-fills. Today's slots come from the providers' templates; if nobody works today (a weekend), the
-first provider gets a template for today so the demo still runs. Stops after `duration` seconds
+fills. Today's free slots come from the providers' templates less their bookings; when none is
+left (a full day, a weekend), providers get extra hours today one at a time, so the practice keeps
+going. Stops after `duration` seconds
 or on Ctrl-C (the request in flight completes first).
 """
 
@@ -78,25 +79,54 @@ class LiveSimulator:
         if not (self.facilities and self.providers and self.payers):
             raise RuntimeError("live mode needs a seeded practice: run `pms seed` first")
         self.slots: deque = deque()
+        self.opened: set[str] = set()  # providers given extra hours today
 
     def _today_slots(self) -> None:
-        """Free 20-minute slots today (facility time) in the providers' templates, from now on."""
+        """Free 20-minute slots today (facility time) in the providers' templates, less those already
+        booked or off. When none is left (a seeded practice has filled today, or nobody works today: a
+        weekend), one more provider at a time gets extra hours today so the live practice keeps going."""
         for provider in self.providers:
-            schedule = self._call("GET", f"/providers/{provider['id']}/schedule").json()
-            for facility_id in provider["facility_ids"]:
-                tz = ZoneInfo(self.facilities[facility_id]["timezone"])
-                today = datetime.now(tz).date()
-                spans = [t for t in schedule["templates"] if t["weekday"] == today.weekday()
-                         and t["facility_id"] == facility_id]
-                if not spans and not self.slots and provider is self.providers[-1]:
-                    spans = self._open_today(provider, schedule, facility_id, today)
-                for span in spans:
-                    start = datetime.combine(today, datetime.strptime(span["start_time"], "%H:%M:%S").time(), tz)
-                    end = datetime.combine(today, datetime.strptime(span["end_time"], "%H:%M:%S").time(), tz)
-                    while start + timedelta(minutes=20) <= end:
-                        self.slots.append((provider["id"], facility_id, start.astimezone(UTC)))
-                        start += timedelta(minutes=20)
+            self._free_slots(provider, extra=False)
+        for provider in self.providers:
+            if self.slots:
+                break
+            if provider["id"] not in self.opened:
+                self.opened.add(provider["id"])
+                self._free_slots(provider, extra=True)
         self.rng.shuffle(self.slots)
+
+    def _free_slots(self, provider: dict, extra: bool) -> None:
+        schedule = self._call("GET", f"/providers/{provider['id']}/schedule").json()
+        for facility_id in provider["facility_ids"][:1] if extra else provider["facility_ids"]:
+            tz = ZoneInfo(self.facilities[facility_id]["timezone"])
+            today = datetime.now(tz).date()
+            if extra:
+                spans, time_off = self._open_today(provider, schedule, facility_id, today), []
+            else:
+                spans = [t for t in schedule["templates"] if t["weekday"] == today.weekday()
+                         and t["facility_id"] == facility_id and t["effective_from"] <= today.isoformat()
+                         and (t["effective_to"] is None or today.isoformat() <= t["effective_to"])]
+                time_off = schedule["time_off"]
+            if not spans:
+                continue
+            taken = self._booked(provider["id"], today) + [
+                (datetime.fromisoformat(t["starts_at"]), datetime.fromisoformat(t["ends_at"])) for t in time_off]
+            for span in spans:
+                start = datetime.combine(today, datetime.strptime(span["start_time"], "%H:%M:%S").time(), tz)
+                end = datetime.combine(today, datetime.strptime(span["end_time"], "%H:%M:%S").time(), tz)
+                while start + timedelta(minutes=20) <= end:
+                    slot = (start.astimezone(UTC), (start + timedelta(minutes=20)).astimezone(UTC))
+                    if not any(a < slot[1] and slot[0] < b for a, b in taken):
+                        self.slots.append((provider["id"], facility_id, slot[0]))
+                    start += timedelta(minutes=20)
+
+    def _booked(self, provider_id: str, day: date) -> list[tuple[datetime, datetime]]:
+        """The provider's live bookings that day (a seeded practice has filled much of it already)."""
+        params = {"provider_id": provider_id, "date_from": day.isoformat(),
+                  "date_to": day.isoformat(), "status": ["scheduled", "confirmed", "checked_in", "completed"],
+                  "limit": 500}
+        items = self._call("GET", "/appointments", params=params).json().get("items", [])
+        return [(datetime.fromisoformat(a["starts_at"]), datetime.fromisoformat(a["ends_at"])) for a in items]
 
     def _open_today(self, provider: dict, schedule: dict, facility_id: str, today: date) -> list[dict]:
         keep = ("weekday", "start_time", "end_time", "facility_id", "effective_from", "effective_to")

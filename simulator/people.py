@@ -19,7 +19,7 @@ import numpy as np
 from faker import Faker
 from stdnum import luhn
 
-from simulator import catalog
+from simulator import catalog, noshow
 
 # (city, state, timezone, ZIP prefix, area code)
 AREAS = (
@@ -78,6 +78,7 @@ class Population:
     propensity: np.ndarray
     payer: np.ndarray  # index into catalog.PAYERS
     chronic: list[tuple[str, ...]]
+    no_show_trait: np.ndarray  # the patient's own pull towards missing visits, on the logit scale
 
     def __len__(self) -> int:
         return len(self.age)
@@ -107,7 +108,8 @@ def make_population(rng: np.random.Generator, n: int, facility_weights: list[flo
     chronic = _chronic(rng, np.minimum(n_chronic, 5))
     propensity = rng.gamma(1.2, 1.0, n) * (1 + 0.25 * np.minimum(n_chronic, 4)) * np.where(age >= 65, 1.5, 1.0)
     payer = _payers(rng, _band(age))
-    return Population(facility, age, female, propensity, payer, chronic)
+    trait = rng.normal(0.0, noshow.TRAIT_SD, n)  # drawn last: the other columns do not depend on it
+    return Population(facility, age, female, propensity, payer, chronic, trait)
 
 
 def _chronic(rng: np.random.Generator, counts: np.ndarray) -> list[tuple[str, ...]]:

@@ -44,6 +44,8 @@ def test_live_mode_runs_the_practice_through_the_api(tmp_path, low_limit):
     after = _counts(engine)
     engine.dispose()
     assert sim.created.get("appointments", 0) > 0 and sim.created.get("remittances", 0) > 0, (sim.created, sim.errors)
+    # It books free slots (templates in force, less bookings and time off) instead of collecting 409s.
+    assert sim.errors <= 0.02 * sim.requests, (sim.errors, sim.requests)
     assert after["Appointment"] - before["Appointment"] == sim.created["appointments"]
     assert after["Claim"] > before["Claim"] and after["Encounter"] > before["Encounter"]
     assert after["OutboxEvent"] > before["OutboxEvent"]

@@ -1,0 +1,421 @@
+"""The `large` practice end to end: replication backlog, insert layers, dbt full and incremental builds,
+hand-written queries, replication lag under live load, ML training; appended to docs/benchmarks.md.
+
+It reads the PostgreSQL store `benchmarks.seed_bench` leaves behind (schema `seed_bench`), so seed first:
+
+    python -m benchmarks.seed_bench --scale large --backend postgres --anchor $(date -d yesterday +%F)
+    python -m benchmarks.large_bench [--work DIR] [--stages replicate,inserts,dbt,queries,live,incremental,ml]
+
+A history that ends yesterday lets the live stage's wall-clock activity continue the practice, so the
+incremental dbt run sees what one more day looks like. Stages run in the order given and keep their state
+(embedded warehouse, dbt target, API user) in --work, so a stage can be re-run alone. Each stage
+records wall seconds and, where the work happens in a child (warehouse server, dbt), that child's CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "docs" / "benchmarks.md"
+PG_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test") + \
+    "?options=-csearch_path%3Dseed_bench"  # where benchmarks.seed_bench leaves its PostgreSQL seed
+STAGES = ("replicate", "inserts", "dbt", "queries", "live", "incremental", "ml")
+ADMIN = ("bench.admin", "bench-admin-password-1")
+INSERT_TABLES = ("appointments", "claim_lines", "payments")  # the three largest raw tables
+INSERT_CAP = 2_000_000  # rows per table for the insert-layer comparison
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process and its waited-for children (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = os.times()
+    return usage.children_user + usage.children_system
+
+
+class Bench:
+    def __init__(self, work: Path, pg_url: str = PG_URL):
+        self.work = work
+        self.pg_url = pg_url
+        self.results: dict = json.loads((work / "results.json").read_text()) if (work / "results.json").exists() else {}
+        os.environ["PMS_DATA_DIR"] = str(work)
+        os.environ["DATABASE_URL"] = pg_url
+        self.server = None
+
+    def save(self, stage: str, figures: dict) -> None:
+        figures["load_average"] = round(os.getloadavg()[0], 1)
+        figures["at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        self.results[stage] = figures
+        (self.work / "results.json").write_text(json.dumps(self.results, indent=2, default=str))
+        print(stage, json.dumps(figures, default=str), flush=True)
+
+    # -- the stack --
+
+    def warehouse(self):
+        from warehouse.embedded.process import start_server
+
+        if self.server is None:
+            self.server = start_server(self.work / "warehouse", timeout=300)
+            os.environ["CLICKHOUSE_URL"] = self.server.url
+            from pms.settings import get_settings
+
+            get_settings.cache_clear()
+        return self.server
+
+    def client(self, **kw):
+        from warehouse.client import get_client
+
+        self.warehouse()
+        return get_client(**kw)
+
+    def engine(self):
+        from ops_api.db import make_engine
+
+        return make_engine(self.pg_url)
+
+    # -- stages --
+
+    def replicate(self) -> None:
+        """The whole outbox into a fresh raw schema, timed from position 0."""
+        from sqlalchemy import func, select
+
+        from ops_api.models import OutboxEvent
+        from warehouse.raw_schema import migrate
+        from warehouse.replication import Replicator
+
+        client = self.client()
+        client.command("DROP DATABASE IF EXISTS raw SYNC")
+        migrate(client)
+        engine = self.engine()
+        with engine.connect() as conn:
+            events = conn.execute(select(func.count()).select_from(OutboxEvent)).scalar_one()
+        server_cpu0, cpu0, started = cpu_seconds(self.server.process.pid), time.process_time(), time.perf_counter()
+        loaded = Replicator(engine, client, batch_size=50_000).run()
+        seconds = time.perf_counter() - started
+        self.save("replicate", {
+            "events": events, "loaded": loaded, "seconds": round(seconds, 1),
+            "events_per_s": round(loaded / seconds), "replicator_cpu_s": round(time.process_time() - cpu0, 1),
+            "server_cpu_s": round(cpu_seconds(self.server.process.pid) - server_cpu0, 1)})
+
+    def inserts(self) -> None:
+        """The same raw rows through each layer: clickhouse-connect from Python rows (client encoding +
+        HTTP + server), the same Native bytes over HTTP (HTTP + server) and into chDB in-process."""
+        import tempfile
+
+        import chdb
+
+        client = self.client()
+        figures: dict = {}
+        with tempfile.TemporaryDirectory(prefix="chdb-bench-", dir=self.work) as local_dir:
+            local = chdb.connect(local_dir)
+            for table in INSERT_TABLES:
+                ddl = client.query("SELECT create_table_query FROM system.tables WHERE database = 'raw' "
+                                   f"AND name = '{table}'").result_rows[0][0]
+                columns = client.query(f"SELECT * FROM raw.{table} LIMIT 0").column_names
+                select = f"SELECT * FROM raw.{table} LIMIT {INSERT_CAP}"
+                result = client.query(select)
+                rows = result.result_columns
+                native = client.raw_query(select, fmt="Native")
+                n = result.row_count
+                one: dict = {"rows": n, "columns": len(columns), "native_mib": round(len(native) / 2**20, 1)}
+                for name, target in (("connect", "bench_copy"), ("native_http", "bench_native")):
+                    client.command(f"CREATE DATABASE IF NOT EXISTS {target}")
+                    client.command(f"DROP TABLE IF EXISTS {target}.{table} SYNC")
+                    client.command(f"CREATE TABLE {target}.{table} AS raw.{table}")
+                    started = time.perf_counter()
+                    if name == "connect":
+                        client.insert(f"{target}.{table}", rows, column_names=columns, column_oriented=True)
+                    else:
+                        client.raw_insert(f"{target}.{table}", columns, insert_block=native, fmt="Native")
+                    one[f"{name}_rows_per_s"] = round(n / (time.perf_counter() - started))
+                    client.command(f"DROP TABLE {target}.{table} SYNC")
+                local.query("CREATE DATABASE IF NOT EXISTS raw")
+                local.query(f"DROP TABLE IF EXISTS raw.{table}")
+                local.query(ddl)
+                started = time.perf_counter()
+                insert = local.send_insert(f"INSERT INTO raw.{table} ({', '.join(columns)})", "Native")
+                insert.append(native)
+                insert.finish()
+                one["chdb_in_process_rows_per_s"] = round(n / (time.perf_counter() - started))
+                figures[table] = one
+                del rows, native, result
+            local.close()
+        self.save("inserts", figures)
+
+    def _dbt(self, stage: str, args: list[str]) -> None:
+        from warehouse.dbt_runner import run_dbt
+
+        cpu0, server0, started = children_cpu(), cpu_seconds(self.server.process.pid), time.perf_counter()
+        proc = run_dbt(args, url=self.server.url, capture_output=True)
+        seconds = time.perf_counter() - started
+        (self.work / f"{stage}.log").write_text(proc.stdout + proc.stderr)
+        target = self.work / "dbt" / "target"
+        results = json.loads((target / "run_results.json").read_text())["results"]
+        models = [r for r in results if r["unique_id"].startswith("model.")]
+        tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
+        slowest = sorted(models, key=lambda r: -r["execution_time"])[:6]
+        self.save(stage, {
+            "returncode": proc.returncode, "seconds": round(seconds, 1),
+            "dbt_cpu_s": round(children_cpu() - cpu0, 1),
+            "server_cpu_s": round(cpu_seconds(self.server.process.pid) - server0, 1),
+            "models": len(models), "model_seconds": round(sum(r["execution_time"] for r in models), 1),
+            "tests": len(tests), "test_seconds": round(sum(r["execution_time"] for r in tests), 1),
+            "failures": [r["unique_id"] for r in results if r["status"] in ("error", "fail")],
+            "slowest_models": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 1) for r in slowest}})
+
+    def dbt(self) -> None:
+        self.warehouse()
+        self._dbt("dbt_full", ["build", "--full-refresh"])
+        self.materialisation()
+
+    def materialisation(self) -> None:
+        """The unavoidable cost: writing each built model's rows once more (INSERT ... SELECT of the
+        finished table into an empty copy), i.e. what any pipeline that stores these results pays."""
+        client = self.client()
+        tables = client.query("SELECT database, name, total_rows FROM system.tables WHERE database IN "
+                              "('staging', 'intermediate', 'marts') AND engine LIKE '%MergeTree'").result_rows
+        client.command("CREATE DATABASE IF NOT EXISTS bench_copy")
+        total, per = 0.0, {}
+        for database, name, rows in tables:
+            client.command(f"DROP TABLE IF EXISTS bench_copy.{name} SYNC")
+            client.command(f"CREATE TABLE bench_copy.{name} AS {database}.{name}")
+            started = time.perf_counter()
+            client.command(f"INSERT INTO bench_copy.{name} SELECT * FROM {database}.{name}")
+            per[f"{database}.{name}"] = (rows, round(time.perf_counter() - started, 2))
+            total += per[f"{database}.{name}"][1]
+            client.command(f"DROP TABLE bench_copy.{name} SYNC")
+        self.save("materialisation", {"seconds": round(total, 1), "tables": len(per),
+                                      "rows": sum(r for r, _ in per.values()), "per_table": per})
+
+    def queries(self) -> None:
+        """Each aggregate as an analyst would write it over raw.* (FINAL, deleted rows out), timed
+        beside the same answer read from the marts."""
+        client = self.client(settings={"join_use_nulls": 1})
+        day = (self.anchor_day() or date.today()).isoformat()
+        figures = {}
+        for name, (raw_sql, mart_sql) in HAND_WRITTEN.items():
+            one = {}
+            for kind, sql in (("raw", raw_sql), ("mart", mart_sql)):
+                times = []
+                for _ in range(3):
+                    started = time.perf_counter()
+                    rows = client.query(sql.format(day=day)).result_rows
+                    times.append(time.perf_counter() - started)
+                one[f"{kind}_seconds"] = round(min(times), 3)
+                one[f"{kind}_rows"] = len(rows)
+                one[f"{kind}_total"] = str(sum(r[-1] for r in rows))
+            figures[name] = one
+        figures["day"] = day
+        figures["raw_sum_seconds"] = round(sum(f["raw_seconds"] for k, f in figures.items() if k in HAND_WRITTEN), 2)
+        self.save("queries", figures)
+
+    def anchor_day(self) -> date | None:
+        from sqlalchemy import text
+
+        with self.engine().connect() as conn:
+            last = conn.execute(text("SELECT max(date_of_service) FROM encounters")).scalar()
+        return last
+
+    def live(self, seconds: float = 300.0, rate: float = 20.0) -> None:
+        """The API, a following replicator and the simulator's live mode at `rate` requests/s; the
+        replication lag (age of the oldest event not yet in raw.*) sampled every second."""
+        from sqlalchemy import select
+
+        from ops_api.db import session_factory
+        from ops_api.models import User
+        from ops_api.schemas.users import UserCreate
+        from ops_api.services.users import create_user
+        from simulator.live import LiveSimulator
+        from warehouse.replication import replication_status
+
+        self.warehouse()
+        engine = self.engine()
+        with session_factory(engine)() as session:
+            if session.scalar(select(User.id).where(User.username == ADMIN[0])) is None:
+                create_user(session, UserCreate(username=ADMIN[0], password=ADMIN[1], role="admin"))
+                session.commit()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        api_log = open(self.work / "api.log", "ab")  # noqa: SIM115 - closed with the process below
+        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "ops_api.main:app", "--port", "8791",
+                                "--log-level", "warning"], env=env, cwd=ROOT, stdout=api_log, stderr=api_log)
+        follower = subprocess.Popen([sys.executable, "-m", "warehouse.replication", "--follow"], env=env, cwd=ROOT,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        lags, stop = [], threading.Event()
+        try:
+            _wait_http("http://127.0.0.1:8791/docs")
+            client = self.client()
+
+            def sample() -> None:
+                while not stop.wait(1.0):
+                    status = replication_status(engine, client)
+                    if status.lag_seconds is not None:
+                        lags.append(status.lag_seconds)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sim = LiveSimulator("http://127.0.0.1:8791", *ADMIN, rate=rate, seed=7)
+            sampler.start()
+            sim.run(duration=seconds)
+            stop.set()
+            sampler.join()
+            caught_up_in = _until(lambda: replication_status(engine, client).caught_up, 300)
+        finally:
+            stop.set()
+            for proc in (follower, api):
+                proc.terminate()
+                proc.wait(30)
+            api_log.close()
+        lags.sort()
+        self.save("live", {
+            "seconds": seconds, "rate_target": rate, "requests": sim.requests, "errors": sim.errors,
+            "requests_per_s": round(sim.requests / max(sim.elapsed, 1e-9), 1), "created": sim.created,
+            "lag_samples": len(lags), "lag_p50_s": round(statistics.median(lags), 2),
+            "lag_p95_s": round(lags[int(0.95 * (len(lags) - 1))], 2), "lag_max_s": round(lags[-1], 2),
+            "caught_up_after_s": round(caught_up_in, 1)})
+
+    def incremental(self) -> None:
+        self.warehouse()
+        self._dbt("dbt_incremental", ["build"])
+
+    def ml(self) -> None:
+        from ml.jobs import train_forecast, train_no_show
+
+        client = self.client()
+        started = time.perf_counter()
+        cpu0 = time.process_time()
+        artifact = train_no_show(client, root=self.work / "models")
+        no_show_s, no_show_cpu = time.perf_counter() - started, time.process_time() - cpu0
+        started = time.perf_counter()
+        forecast = train_forecast(client, root=self.work / "models")
+        card = artifact.card
+        self.save("ml", {
+            "no_show_train_seconds": round(no_show_s, 1), "no_show_train_cpu_s": round(no_show_cpu, 1),
+            "appointments": card.get("rows", {}), "no_show_metrics": card["metrics"],
+            "forecast_train_seconds": round(time.perf_counter() - started, 1),
+            "forecast_metrics": forecast.card["metrics"]})
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def _wait_http(url: str, timeout: float = 60.0) -> None:
+    import httpx
+
+    def up() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    _until(up, timeout)
+
+
+def _until(predicate, timeout: float) -> float:
+    started = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"not done after {timeout:.0f}s")
+        time.sleep(0.5)
+    return time.perf_counter() - started
+
+
+# (raw query, mart query); the last column of each is the one summed as a cross-check.
+HAND_WRITTEN = {
+    "ar_aging_at_day": (
+        """
+        WITH toDate('{day}') AS d,
+        claims AS (SELECT id, encounter_id, total_charge FROM raw.claims FINAL WHERE NOT _deleted),
+        remit AS (
+            SELECT claim_id, argMax(allowed_amount, received_at) AS allowed
+            FROM raw.remittances FINAL
+            WHERE NOT _deleted AND claim_status IN ('paid', 'partially_paid') AND toDate(received_at) <= d
+            GROUP BY claim_id),
+        paid AS (SELECT claim_id, sum(amount) AS amount FROM raw.payments FINAL
+                 WHERE NOT _deleted AND claim_id IS NOT NULL AND toDate(received_at) <= d GROUP BY claim_id),
+        adj AS (SELECT claim_id, sum(if(kind IN ('debit', 'refund'), -amount, amount)) AS amount
+                FROM raw.adjustments FINAL
+                WHERE NOT _deleted AND status = 'approved' AND claim_id IS NOT NULL AND toDate(posted_at) <= d
+                GROUP BY claim_id),
+        enc AS (SELECT id, date_of_service FROM raw.encounters FINAL WHERE NOT _deleted AND date_of_service <= d)
+        SELECT multiIf(age <= 30, '0-30', age <= 60, '31-60', age <= 90, '61-90', age <= 120, '91-120', '121+')
+                   AS bucket,
+               sum(balance) AS ar
+        FROM (
+            SELECT dateDiff('day', enc.date_of_service, d) AS age,
+                   c.total_charge - if(r.allowed IS NULL, 0, c.total_charge - r.allowed)
+                   - coalesce(p.amount, 0) - coalesce(a.amount, 0) AS balance
+            FROM claims c
+            JOIN enc ON enc.id = c.encounter_id
+            LEFT JOIN remit r ON r.claim_id = c.id
+            LEFT JOIN paid p ON p.claim_id = c.id
+            LEFT JOIN adj a ON a.claim_id = c.id)
+        WHERE balance > 0
+        GROUP BY bucket ORDER BY bucket""",
+        """
+        SELECT aging_bucket, sum(ar_balance) AS ar FROM marts.fct_ar_aging_daily
+        WHERE date = toDate('{day}') GROUP BY aging_bucket ORDER BY aging_bucket"""),
+    "denial_rate_by_payer": (
+        """
+        WITH first AS (
+            SELECT claim_id, argMin(claim_status, received_at) AS status,
+                   argMin(denial_reason_code, received_at) AS reason
+            FROM raw.remittances FINAL WHERE NOT _deleted GROUP BY claim_id)
+        SELECT c.payer_id, count() AS adjudicated,
+               countIf(first.status = 'denied' OR first.reason IS NOT NULL) / count() AS denial_rate
+        FROM first JOIN (SELECT id, payer_id FROM raw.claims FINAL WHERE NOT _deleted) c ON c.id = first.claim_id
+        GROUP BY c.payer_id ORDER BY c.payer_id""",
+        """
+        SELECT payer_id, countIf(first_adjudicated_at IS NOT NULL) AS adjudicated,
+               countIf(is_initial_denial) / countIf(first_adjudicated_at IS NOT NULL) AS denial_rate
+        FROM marts.fct_claims GROUP BY payer_id ORDER BY payer_id"""),
+    "visits_wrvus_by_provider_month": (
+        """
+        WITH fees AS (SELECT procedure_code, effective_from, work_rvu FROM raw.fee_schedule FINAL WHERE NOT _deleted)
+        SELECT e.provider_id, toStartOfMonth(e.date_of_service) AS month, uniqExact(e.id) AS visits,
+               sum(l.units * f.work_rvu) AS wrvus
+        FROM (SELECT id, provider_id, date_of_service FROM raw.encounters FINAL WHERE NOT _deleted) e
+        JOIN (SELECT encounter_id, procedure_code, units FROM raw.encounter_lines FINAL WHERE NOT _deleted) l
+            ON l.encounter_id = e.id
+        ASOF LEFT JOIN fees f ON f.procedure_code = l.procedure_code AND e.date_of_service >= f.effective_from
+        GROUP BY e.provider_id, month ORDER BY e.provider_id, month""",
+        """
+        SELECT provider_id, toStartOfMonth(date) AS month, sum(visits) AS visits, sum(wrvus) AS wrvus
+        FROM marts.fct_provider_productivity GROUP BY provider_id, month ORDER BY provider_id, month"""),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "pms-large-bench")
+    parser.add_argument("--pg-url", default=PG_URL, help="the seeded operational store")
+    parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument("--live-seconds", type=float, default=300.0)
+    parser.add_argument("--rate", type=float, default=20.0)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    bench = Bench(args.work.resolve(), args.pg_url)
+    try:
+        for stage in args.stages.split(","):
+            if stage == "live":
+                bench.live(args.live_seconds, args.rate)
+            else:
+                getattr(bench, stage)()
+    finally:
+        bench.close()
+
+
+if __name__ == "__main__":
+    main()
