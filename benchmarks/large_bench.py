@@ -22,6 +22,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -29,8 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
 PG_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test") + \
     "?options=-csearch_path%3Dseed_bench"  # where benchmarks.seed_bench leaves its PostgreSQL seed
-STAGES = ("replicate", "inserts", "dbt", "queries", "live", "incremental", "ml")
+STAGES = ("replicate", "inserts", "dbt", "queries", "live", "incremental", "ml", "dashboards", "report")
 ADMIN = ("bench.admin", "bench-admin-password-1")
+API_PORT = 8791
+WARMUP_SECONDS = 15.0
+# Data tests only: unit tests pin the SQL on fixed inputs (make test runs them); their cost does not
+# grow with the practice and a scheduled build would not repeat them.
+TESTS = ["test", "--exclude-resource-type", "unit_test"]
 INSERT_TABLES = ("appointments", "claim_lines", "payments")  # the three largest raw tables
 INSERT_CAP = 2_000_000  # rows per table for the insert-layer comparison
 
@@ -166,7 +173,7 @@ class Bench:
         results = json.loads((target / "run_results.json").read_text())["results"]
         models = [r for r in results if r["unique_id"].startswith("model.")]
         tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
-        slowest = sorted(models, key=lambda r: -r["execution_time"])[:6]
+        slowest = sorted(results, key=lambda r: -r["execution_time"])[:6]  # models or tests
         self.save(stage, {
             "returncode": proc.returncode, "seconds": round(seconds, 1),
             "dbt_cpu_s": round(children_cpu() - cpu0, 1),
@@ -174,11 +181,13 @@ class Bench:
             "models": len(models), "model_seconds": round(sum(r["execution_time"] for r in models), 1),
             "tests": len(tests), "test_seconds": round(sum(r["execution_time"] for r in tests), 1),
             "failures": [r["unique_id"] for r in results if r["status"] in ("error", "fail")],
-            "slowest_models": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 1) for r in slowest}})
+            "slowest_models": {r["unique_id"].split(".")[2]: round(r["execution_time"], 1) for r in slowest}})
 
     def dbt(self) -> None:
+        """A full build as `dbt run --full-refresh` then the data tests, timed apart (= `dbt build`)."""
         self.warehouse()
-        self._dbt("dbt_full", ["build", "--full-refresh"])
+        self._dbt("dbt_full", ["run", "--full-refresh"])
+        self._dbt("dbt_full_tests", TESTS)
         self.materialisation()
 
     def materialisation(self) -> None:
@@ -229,54 +238,64 @@ class Bench:
             last = conn.execute(text("SELECT max(date_of_service) FROM encounters")).scalar()
         return last
 
-    def live(self, seconds: float = 300.0, rate: float = 20.0) -> None:
-        """The API, a following replicator and the simulator's live mode at `rate` requests/s; the
-        replication lag (age of the oldest event not yet in raw.*) sampled every second."""
+    @contextmanager
+    def api(self) -> Iterator[str]:
+        """The operational API on the seeded store, with a benchmark admin; yields its URL."""
         from sqlalchemy import select
 
         from ops_api.db import session_factory
         from ops_api.models import User
         from ops_api.schemas.users import UserCreate
         from ops_api.services.users import create_user
-        from simulator.live import LiveSimulator
-        from warehouse.replication import replication_status
 
         self.warehouse()
-        engine = self.engine()
-        with session_factory(engine)() as session:
+        with session_factory(self.engine())() as session:
             if session.scalar(select(User.id).where(User.username == ADMIN[0])) is None:
                 create_user(session, UserCreate(username=ADMIN[0], password=ADMIN[1], role="admin"))
                 session.commit()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        api_log = open(self.work / "api.log", "ab")  # noqa: SIM115 - closed with the process below
-        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "ops_api.main:app", "--port", "8791",
-                                "--log-level", "warning"], env=env, cwd=ROOT, stdout=api_log, stderr=api_log)
-        follower = subprocess.Popen([sys.executable, "-m", "warehouse.replication", "--follow"], env=env, cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.work / "api.log", "ab") as log:
+            api = subprocess.Popen([sys.executable, "-m", "uvicorn", "ops_api.main:app", "--port", str(API_PORT),
+                                    "--log-level", "warning"], env=os.environ.copy(), cwd=ROOT, stdout=log, stderr=log)
+            try:
+                url = f"http://127.0.0.1:{API_PORT}"
+                _wait_http(f"{url}/docs")
+                yield url
+            finally:
+                api.terminate()
+                api.wait(30)
+
+    def live(self, seconds: float = 300.0, rate: float = 20.0) -> None:
+        """A following replicator and the simulator's live mode at `rate` requests/s through the API;
+        the replication lag (age of the oldest event not yet in raw.*) sampled every second."""
+        from simulator.live import LiveSimulator
+        from warehouse.replication import replication_status
+
+        engine = self.engine()
         lags, stop = [], threading.Event()
-        try:
-            _wait_http("http://127.0.0.1:8791/docs")
-            client = self.client()
+        with self.api() as url:
+            follower = subprocess.Popen([sys.executable, "-m", "warehouse.replication", "--follow"], cwd=ROOT,
+                                        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                client = self.client()
 
-            def sample() -> None:
-                while not stop.wait(1.0):
-                    status = replication_status(engine, client)
-                    if status.lag_seconds is not None:
-                        lags.append(status.lag_seconds)
+                def sample() -> None:
+                    stop.wait(WARMUP_SECONDS)  # the follower's start-up (imports, first poll) is not lag
+                    while not stop.wait(1.0):
+                        status = replication_status(engine, client)
+                        if status.lag_seconds is not None:
+                            lags.append(status.lag_seconds)
 
-            sampler = threading.Thread(target=sample, daemon=True)
-            sim = LiveSimulator("http://127.0.0.1:8791", *ADMIN, rate=rate, seed=7)
-            sampler.start()
-            sim.run(duration=seconds)
-            stop.set()
-            sampler.join()
-            caught_up_in = _until(lambda: replication_status(engine, client).caught_up, 300)
-        finally:
-            stop.set()
-            for proc in (follower, api):
-                proc.terminate()
-                proc.wait(30)
-            api_log.close()
+                sampler = threading.Thread(target=sample, daemon=True)
+                sim = LiveSimulator(url, *ADMIN, rate=rate, seed=7)
+                sampler.start()
+                sim.run(duration=seconds)
+                stop.set()
+                sampler.join()
+                caught_up_in = _until(lambda: replication_status(engine, client).caught_up, 300)
+            finally:
+                stop.set()
+                follower.terminate()
+                follower.wait(30)
         lags.sort()
         self.save("live", {
             "seconds": seconds, "rate_target": rate, "requests": sim.requests, "errors": sim.errors,
@@ -285,9 +304,20 @@ class Bench:
             "lag_p95_s": round(lags[int(0.95 * (len(lags) - 1))], 2), "lag_max_s": round(lags[-1], 2),
             "caught_up_after_s": round(caught_up_in, 1)})
 
+    def dashboards(self) -> None:
+        """benchmarks.dashboard_bench against this stack (it appends its own section)."""
+        with self.api() as url:
+            proc = subprocess.run([sys.executable, "-m", "benchmarks.dashboard_bench", "--clickhouse-url",
+                                   self.server.url, "--api-url", url, "--username", ADMIN[0], "--password", ADMIN[1],
+                                   "--label", "the `large` simulated practice (benchmarks.large_bench)"],
+                                  cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True)
+        (self.work / "dashboards.log").write_text(proc.stdout + proc.stderr)
+        self.save("dashboards", {"returncode": proc.returncode, "report": proc.stdout[-3000:]})
+
     def incremental(self) -> None:
         self.warehouse()
-        self._dbt("dbt_incremental", ["build"])
+        self._dbt("dbt_incremental", ["run"])
+        self._dbt("dbt_incremental_tests", TESTS)
 
     def ml(self) -> None:
         from ml.jobs import train_forecast, train_no_show
@@ -306,9 +336,101 @@ class Bench:
             "forecast_train_seconds": round(time.perf_counter() - started, 1),
             "forecast_metrics": forecast.card["metrics"]})
 
+    def report(self) -> None:
+        """Append the stages' figures to docs/benchmarks.md as one section."""
+        r = self.results
+        lines = [f"## The `large` practice end to end ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)", "",
+                 f"Machine: {_machine()}. `python -m benchmarks.large_bench` on the PostgreSQL store seeded by "
+                 "`benchmarks.seed_bench --scale large` (history to yesterday), an embedded warehouse on a fresh "
+                 "data directory. Each line gives the 1-minute load average when the stage ended.", ""]
+        if "replicate" in r:
+            x = r["replicate"]
+            lines += ["### Replication backlog (outbox → raw.*, from position 0)", "",
+                      "| events | seconds | events/s | replicator CPU s | server CPU s | load |", "|---:|---:|---:|---:|---:|---:|",
+                      f"| {x['loaded']:,} | {x['seconds']:,} | {x['events_per_s']:,} | {x['replicator_cpu_s']} | "
+                      f"{x['server_cpu_s']} | {x['load_average']} |", ""]
+        if "inserts" in r:
+            lines += ["### The same rows through each layer (rows/s)", "",
+                      "| raw table | rows | columns | clickhouse-connect insert (Python rows) | Native bytes over HTTP "
+                      "| chDB in-process (Native) |", "|---|---:|---:|---:|---:|---:|"]
+            lines += [f"| {t} | {x['rows']:,} | {x['columns']} | {x['connect_rows_per_s']:,} | "
+                      f"{x['native_http_rows_per_s']:,} | {x['chdb_in_process_rows_per_s']:,} |"
+                      for t, x in r["inserts"].items() if isinstance(x, dict)]
+            lines.append("")
+        if "live" in r:
+            x = r["live"]
+            lines += ["### Replication lag under live load", "",
+                      f"`pms seed --live` at {x['rate_target']:g} requests/s for {x['seconds']:g} s through the API "
+                      f"({x['requests']:,} requests, {x['errors']} errors; created {x['created']}), "
+                      "`pms replicate --follow` beside it; lag = age of the oldest event not yet in raw.*, sampled each "
+                      f"second after a {WARMUP_SECONDS:g} s warm-up (the follower's start-up).", "", "| samples | p50 s | p95 s | max s | caught up after the load stopped |",
+                      "|---:|---:|---:|---:|---:|",
+                      f"| {x['lag_samples']} | {x['lag_p50_s']} | {x['lag_p95_s']} | {x['lag_max_s']} | "
+                      f"{x['caught_up_after_s']} s |", ""]
+        builds = [k for k in ("dbt_full", "dbt_full_tests", "dbt_incremental", "dbt_incremental_tests") if k in r]
+        if builds:
+            lines += ["### dbt: full build, then an incremental one after the live stage's new activity", "",
+                      "`dbt run` and `dbt test` (data tests; unit tests run in `make test`) timed apart: together they are "
+                      "`dbt build`; 4 dbt threads.", "",
+                      "| step | seconds | models (sum of model s) | tests (sum of test s) | dbt CPU s | server CPU s "
+                      "| failures | slowest (s) |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+            for k in builds:
+                x = r[k]
+                slow = ", ".join(f"{m} {t}" for m, t in x["slowest_models"].items())
+                lines.append(f"| {k.removeprefix('dbt_').replace('_', ' ')} | {x['seconds']:,} | {x['models']} "
+                             f"({x['model_seconds']}) | {x['tests']} ({x['test_seconds']}) | {x['dbt_cpu_s']} | "
+                             f"{x['server_cpu_s']} | {len(x['failures'])} | {slow} |")
+            if all(k in r for k in ("dbt_full", "dbt_full_tests", "dbt_incremental", "dbt_incremental_tests")):
+                full = r["dbt_full"]["seconds"] + r["dbt_full_tests"]["seconds"]
+                incremental = r["dbt_incremental"]["seconds"] + r["dbt_incremental_tests"]["seconds"]
+                lines.append(f"\nIncremental ÷ full: run {r['dbt_incremental']['seconds'] / r['dbt_full']['seconds']:.0%}, "
+                             f"run + test {incremental / full:.0%} (target < 15 %).")
+            lines.append("")
+        if "materialisation" in r:
+            x = r["materialisation"]
+            lines += [f"Materialisation cost: writing the {x['tables']} built tables' {x['rows']:,} rows once more "
+                      f"(INSERT … SELECT into empty copies) takes {x['seconds']} s.", ""]
+        if "queries" in r:
+            x = r["queries"]
+            lines += [f"### Hand-written queries over raw.* against the marts (as of {x['day']}, best of 3)", "",
+                      "| aggregate | raw.* s | rows | total | marts s | rows | total |", "|---|---:|---:|---:|---:|---:|---:|"]
+            lines += [f"| {name} | {q['raw_seconds']} | {q['raw_rows']} | {q['raw_total']} | {q['mart_seconds']} | "
+                      f"{q['mart_rows']} | {q['mart_total']} |" for name, q in x.items() if isinstance(q, dict)]
+            lines.append("")
+            if "dbt_full" in r and "materialisation" in r:
+                bound = 2 * x["raw_sum_seconds"] + r["materialisation"]["seconds"]
+                lines += [f"Target check: full run {r['dbt_full']['seconds']} s against 2 × {x['raw_sum_seconds']} s "
+                          f"(hand-written) + {r['materialisation']['seconds']} s (materialisation) = {bound:.1f} s.", ""]
+        if "ml" in r:
+            x = r["ml"]
+            lines += ["### ML on the large marts", "",
+                      f"No-show training (features, fit, calibration, baselines, importance, refit): "
+                      f"{x['no_show_train_seconds']} s wall, {x['no_show_train_cpu_s']} s CPU (target < 5 min); "
+                      f"forecast training with backtests {x['forecast_train_seconds']} s.", "",
+                      "| no-show model | ROC AUC | PR AUC | Brier | Brier (base rate) |", "|---|---:|---:|---:|---:|"]
+            lines += [f"| {m} | {v['roc_auc']:.3f} | {v['pr_auc']:.3f} | {v['brier']:.4f} | {v['brier_base_rate']:.4f} |"
+                      for m, v in x["no_show_metrics"].items()]
+            lines += ["", "| forecast series | season | MASE model | MASE seasonal naive | MASE moving average | "
+                      "80 % coverage | 95 % coverage |", "|---|---:|---:|---:|---:|---:|---:|"]
+            lines += [f"| {k} | {v['season']:.0f} | {v['mase_model']:.3f} | {v['mase_seasonal_naive']:.3f} | "
+                      f"{v['mase_moving_average']:.3f} | {v['coverage_80']:.2f} | {v['coverage_95']:.2f} |"
+                      for k, v in x["forecast_metrics"].items()]
+            lines.append("")
+        existing = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n"
+        REPORT.write_text(existing.rstrip("\n") + "\n\n" + "\n".join(lines).rstrip("\n") + "\n")
+        print("\n".join(lines))
+
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
+
+
+def _machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "")
+    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                       if line.startswith("MemTotal")))
+    return f"{os.cpu_count()} CPUs ({cpu}), {mem_kib / 2**20:.1f} GiB RAM, Python {sys.version.split()[0]}"
 
 
 def _wait_http(url: str, timeout: float = 60.0) -> None:
