@@ -8,7 +8,11 @@ import pytest
 
 from orchestration.processes import PortTaken, answers, descendants, ensure_free, spawn, stop_all
 
-SLEEPER = [sys.executable, "-c", "import subprocess, sys, time; "
+# The sleeper first restores SIGTERM's default action and unblocks it: a disposition or mask the test
+# worker picked up from an earlier test (libraries block SIGTERM around their own spawns) is inherited
+# across exec, and this test is about stopping a tree, not about the worker's signal state.
+SLEEPER = [sys.executable, "-c", "import signal, subprocess, sys, time; "
+           "signal.signal(signal.SIGTERM, signal.SIG_DFL); signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM}); "
            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"]
 STUBBORN = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
             "print('ready', flush=True); time.sleep(600)"]
