@@ -237,6 +237,33 @@ def test_prune_removes_only_replicated_events_and_seqs_never_repeat(store, raw):
     assert_replicated(store, raw.client, raw.database)  # raw keeps the history the outbox dropped
 
 
+def test_a_follower_prunes_a_large_backlog_between_steps_not_before_them(store, raw):
+    """New events are replicated while an old backlog is still being pruned (a bounded prune per step)."""
+    churn = Churn(seed=5)
+    churn.run(store, 300)
+    replicator = _replicator(store, raw, prune_chunk=10, prune_chunks_per_step=1)
+    replicator.run(prune=False)  # all replicated, nothing pruned: a 300-event prune backlog
+    backlog_top = _max_seq(store)
+    seen, stop = [], threading.Event()
+
+    def on_step(result) -> None:
+        seen.append(result.loaded)
+        if len(seen) == 1:
+            churn.run(store, 20)  # arrives while the backlog is being pruned
+        elif result.loaded:
+            with store.connect() as conn:
+                left = conn.scalar(text("SELECT count(*) FROM outbox WHERE seq <= :top"), {"top": backlog_top})
+            seen.append(("old rows left", left))
+            stop.set()
+
+    replicator.run(follow=True, prune=True, poll_interval=0.05, stop=stop, on_step=on_step)
+    assert seen[0] == 0 and seen[-2] > 0, seen  # the new events went through ...
+    assert seen[-1][1] > 0, seen  # ... before the old backlog was gone
+    replicator.run(prune=True)  # one-shot: prunes the rest at once
+    assert outbox_count(store) == 0
+    assert_replicated(store, raw.client, raw.database)
+
+
 # --- faults ------------------------------------------------------------------------------------
 
 def test_kill_9_at_random_points_then_restart_loses_and_duplicates_nothing(sqlite_store, raw, tmp_path):

@@ -31,6 +31,7 @@ class Outbox:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._prune_from: int | None = None  # where the last prune stopped
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._read_sql = (f"SELECT seq, entity, op, payload FROM {_T.name} WHERE seq > {mark} "
                           f"ORDER BY seq LIMIT {mark}")
@@ -79,17 +80,24 @@ class Outbox:
             count, oldest = conn.execute(select(func.count(), func.min(_T.c.occurred_at)).where(where)).one()
         return count, oldest
 
-    def prune(self, upto: int, chunk: int = 10_000) -> int:
-        """Delete events at or below `upto` in short transactions of at most `chunk` seqs.
+    def prune(self, upto: int, chunk: int = 10_000, max_chunks: int | None = None) -> int:
+        """Delete events at or below `upto` in short transactions of at most `chunk` seqs, at most
+        `max_chunks` of them per call (a follower prunes a large backlog a little per step, so
+        replication never waits behind it). Returns the rows deleted; 0 once nothing is left.
 
         Safe to repeat and never reuses a seq: PostgreSQL's sequence and SQLite's AUTOINCREMENT
-        both keep counting past deleted rows.
+        both keep counting past deleted rows. Where the last call stopped is remembered, since
+        min(seq) slows down over the dead index entries a prune leaves until vacuum.
         """
-        deleted = 0
-        while True:
-            with self.engine.begin() as conn:
+        low = self._prune_from
+        if low is None:
+            with self.engine.connect() as conn:
                 low = conn.scalar(select(func.min(_SEQ)))
-                if low is None or low > upto:
-                    return deleted
-                high = min(upto, low + chunk - 1)
+        deleted = chunks = 0
+        while low is not None and low <= upto and (max_chunks is None or chunks < max_chunks):
+            high = min(upto, low + chunk - 1)
+            with self.engine.begin() as conn:
                 deleted += conn.execute(delete(_T).where(and_(_SEQ >= low, _SEQ <= high))).rowcount
+            low, chunks = high + 1, chunks + 1
+        self._prune_from = low
+        return deleted

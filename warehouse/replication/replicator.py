@@ -22,6 +22,8 @@ from warehouse.replication.state import ReplicationState, advance, load_state, s
 log = logging.getLogger("warehouse.replication")
 
 DEFAULT_BATCH = 50_000
+PRUNE_CHUNK = 10_000  # outbox seqs deleted per transaction
+PRUNE_CHUNKS_PER_STEP = 5  # transactions of pruning between two replication steps of a follower
 _CODE = re.compile(r"Code: (\d+)")
 
 
@@ -47,8 +49,10 @@ class Replicator:
     """One replicator per raw database. Not thread-safe; run one process per warehouse."""
 
     def __init__(self, engine: Engine, client, database: str = RAW_DATABASE, batch_size: int = DEFAULT_BATCH,
-                 gap_timeout: float = 300.0, tables: dict[str, RawTable] | None = None):
+                 gap_timeout: float = 300.0, tables: dict[str, RawTable] | None = None,
+                 prune_chunk: int = PRUNE_CHUNK, prune_chunks_per_step: int = PRUNE_CHUNKS_PER_STEP):
         self.outbox = Outbox(engine)
+        self.prune_chunk, self.prune_chunks_per_step = prune_chunk, prune_chunks_per_step
         self.client = client
         self.database = database
         self.batch_size = batch_size
@@ -84,11 +88,12 @@ class Replicator:
             log.info("loaded %d events that committed out of seq order", len(late))
         return StepResult(len(new) + len(late), caught_up=len(new) < self.batch_size)
 
-    def prune(self) -> int:
-        """Delete outbox rows at or below the committed low-water mark (never above it)."""
+    def prune(self, max_chunks: int | None = None) -> int:
+        """Delete outbox rows at or below the committed low-water mark (never above it); with
+        `max_chunks`, only that many short transactions' worth. Returns the rows deleted."""
         if self.state is None or self.state.position == 0:
             return 0
-        deleted = self.outbox.prune(self.state.position)
+        deleted = self.outbox.prune(self.state.position, chunk=self.prune_chunk, max_chunks=max_chunks)
         if deleted:
             log.info("pruned %d outbox events up to seq %d", deleted, self.state.position)
         return deleted
@@ -111,18 +116,21 @@ class Replicator:
                 total += result.loaded
                 if on_step:
                     on_step(result)
-                if prune and self.state.position > pruned_to:
-                    self.prune()
-                    pruned_to = self.state.position
+                pruning = prune and self.state.position > pruned_to
+                if pruning and not self.prune(max_chunks=self.prune_chunks_per_step):
+                    pruned_to, pruning = self.state.position, False
                 if failures:
                     log.info("replication recovered after %d failed attempts", failures)
                 failures = 0
                 if result.caught_up:
                     if not follow:
                         if not self.state.gaps or settle == 0:
+                            if pruning:
+                                self.prune()  # one-shot: the rest of the backlog at once
                             break
                         settle -= 1
-                    stop.wait(poll_interval if follow else 0.1)
+                    if not pruning:  # a prune backlog goes on at once, a step at a time
+                        stop.wait(poll_interval if follow else 0.1)
             except retryable_errors() as exc:
                 self.state = None
                 failures += 1
