@@ -83,7 +83,7 @@ class Outbox:
     def prune(self, upto: int, chunk: int = 10_000, max_chunks: int | None = None) -> int:
         """Delete events at or below `upto` in short transactions of at most `chunk` seqs, at most
         `max_chunks` of them per call (a follower prunes a large backlog a little per step, so
-        replication never waits behind it). Returns the rows deleted; 0 once nothing is left.
+        replication never waits behind it). Returns the rows deleted; `pruned(upto)` says when done.
 
         Safe to repeat and never reuses a seq: PostgreSQL's sequence and SQLite's AUTOINCREMENT
         both keep counting past deleted rows. Where the last call stopped is remembered, since
@@ -101,3 +101,7 @@ class Outbox:
             low, chunks = high + 1, chunks + 1
         self._prune_from = low
         return deleted
+
+    def pruned(self, upto: int) -> bool:
+        """Whether the last prune reached past `upto` (or found the outbox empty)."""
+        return self._prune_from is None or self._prune_from > upto

@@ -117,8 +117,10 @@ class Replicator:
                 if on_step:
                     on_step(result)
                 pruning = prune and self.state.position > pruned_to
-                if pruning and not self.prune(max_chunks=self.prune_chunks_per_step):
-                    pruned_to, pruning = self.state.position, False
+                if pruning:
+                    self.prune(max_chunks=self.prune_chunks_per_step)
+                    if self.outbox.pruned(self.state.position):
+                        pruned_to, pruning = self.state.position, False
                 if failures:
                     log.info("replication recovered after %d failed attempts", failures)
                 failures = 0
