@@ -342,7 +342,7 @@ class Bench:
         lines = [f"## The `large` practice end to end ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)", "",
                  f"Machine: {_machine()}. `python -m benchmarks.large_bench` on the PostgreSQL store seeded by "
                  "`benchmarks.seed_bench --scale large` (history to yesterday), an embedded warehouse on a fresh "
-                 "data directory. Each line gives the 1-minute load average when the stage ended.", ""]
+                 "data directory. Every stage's load average is in the work directory's results.json.", ""]
         if "replicate" in r:
             x = r["replicate"]
             lines += ["### Replication backlog (outbox → raw.*, from position 0)", "",
