@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,19 +26,13 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.machine import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 REPORT = ROOT / "docs" / "benchmarks.md"
 COLD_TARGET, WARM_TARGET = 3.0, 1.5
 EXECUTIVE_SHOWN = "[...document.querySelectorAll('h1')].some(h => h.innerText.trim() === 'Executive overview')"
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()} "
-            f"{platform.release()}; load average at start {load}")
 
 
 def browser_times(env: dict, username: str, password: str, runs: int) -> dict[str, list[float]]:

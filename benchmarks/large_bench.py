@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from benchmarks.machine import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
 PG_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test") + \
@@ -241,24 +243,17 @@ class Bench:
     @contextmanager
     def api(self) -> Iterator[str]:
         """The operational API on the seeded store, with a benchmark admin; yields its URL."""
-        from sqlalchemy import select
-
-        from ops_api.db import session_factory
-        from ops_api.models import User
-        from ops_api.schemas.users import UserCreate
-        from ops_api.services.users import create_user
+        from orchestration.processes import answers
+        from pms.demo import ensure_admin
 
         self.warehouse()
-        with session_factory(self.engine())() as session:
-            if session.scalar(select(User.id).where(User.username == ADMIN[0])) is None:
-                create_user(session, UserCreate(username=ADMIN[0], password=ADMIN[1], role="admin"))
-                session.commit()
+        ensure_admin(*ADMIN, engine=self.engine())
         with open(self.work / "api.log", "ab") as log:
             api = subprocess.Popen([sys.executable, "-m", "uvicorn", "ops_api.main:app", "--port", str(API_PORT),
                                     "--log-level", "warning"], env=os.environ.copy(), cwd=ROOT, stdout=log, stderr=log)
             try:
                 url = f"http://127.0.0.1:{API_PORT}"
-                _wait_http(f"{url}/docs")
+                _until(lambda: answers(f"{url}/docs"), 60)
                 yield url
             finally:
                 api.terminate()
@@ -340,7 +335,7 @@ class Bench:
         """Append the stages' figures to docs/benchmarks.md as one section."""
         r = self.results
         lines = [f"## The `large` practice end to end ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)", "",
-                 f"Machine: {_machine()}. `python -m benchmarks.large_bench` on the PostgreSQL store seeded by "
+                 f"Machine: {machine('at the end')}. `python -m benchmarks.large_bench` on the PostgreSQL store seeded by "
                  "`benchmarks.seed_bench --scale large` (history to yesterday), an embedded warehouse on a fresh "
                  "data directory. Every stage's load average is in the work directory's results.json.", ""]
         if "replicate" in r:
@@ -423,26 +418,6 @@ class Bench:
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
-
-
-def _machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "")
-    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal")))
-    return f"{os.cpu_count()} CPUs ({cpu}), {mem_kib / 2**20:.1f} GiB RAM, Python {sys.version.split()[0]}"
-
-
-def _wait_http(url: str, timeout: float = 60.0) -> None:
-    import httpx
-
-    def up() -> bool:
-        try:
-            return httpx.get(url, timeout=1).status_code < 500
-        except httpx.HTTPError:
-            return False
-
-    _until(up, timeout)
 
 
 def _until(predicate, timeout: float) -> float:

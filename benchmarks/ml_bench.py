@@ -1,9 +1,9 @@
 """ml benchmark: the no-show pipeline on the public Kaggle set, and optionally on the warehouse's
 marts and at scale. Prints a Markdown section and appends it to docs/benchmarks.md.
 
-    .venv/bin/python benchmarks/ml_bench.py                 # Kaggle (read in place from ../shared/data)
-    .venv/bin/python benchmarks/ml_bench.py --marts         # also the practice in CLICKHOUSE_URL's marts
-    .venv/bin/python benchmarks/ml_bench.py --scale-rows 1100000   # also time training at that size
+    .venv/bin/python -m benchmarks.ml_bench                 # Kaggle (read in place from ../shared/data)
+    .venv/bin/python -m benchmarks.ml_bench --marts         # also the practice in CLICKHOUSE_URL's marts
+    .venv/bin/python -m benchmarks.ml_bench --scale-rows 1100000   # also time training at that size
 
 Kaggle context rows explain the gap to published figures: the same pipeline with a *leaky*
 patient rate (every other appointment's outcome, future included, as random-split notebooks
@@ -13,8 +13,6 @@ compute it), a random instead of a time-based split, and the holdout without sam
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
+from benchmarks.machine import machine
 from ml.features import no_show_labels
 from ml.kaggle import kaggle_path, read_kaggle
 from ml.no_show.train import Labelled, holdout_split, labelled, make_pipeline, train, usable_features
@@ -32,16 +31,6 @@ from ml.no_show.train import Labelled, holdout_split, labelled, make_pipeline, t
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 TEST_FRACTION = 0.2
 COLUMNS = ("roc_auc", "pr_auc", "brier", "brier_base_rate")
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()} {platform.release()}; load average at start {load}"
 
 
 def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:

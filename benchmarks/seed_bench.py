@@ -12,7 +12,6 @@ recorded too: on a shared machine it explains more of the variance than the code
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -20,6 +19,8 @@ import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
+
+from benchmarks.machine import machine
 
 PG_BASE_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 SCHEMA = "seed_bench"  # holds the last PostgreSQL seed afterwards: benchmarks.large_bench reads it
@@ -56,19 +57,9 @@ def one(scale: str, backend: str, seed: int, anchor: date = ANCHOR) -> dict:
             "db_mib": round(size / 2**20) if size else None, "counts": result.counts}
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal")))
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # 1, 5, 15 minutes
-    return (f"{os.cpu_count()} CPUs ({cpu}), {mem_kib / 2**20:.1f} GiB RAM, Python {platform.python_version()}, "
-            f"load average at the end {load}")
-
-
 def report(results: list[dict], seed: int, anchor: date = ANCHOR) -> str:
     lines = [f"## `pms seed` (bulk path), {datetime.now():%Y-%m-%d %H:%M}", "",
-             f"Machine: {machine()}. Seed {seed}, history to {anchor}. "
+             f"Machine: {machine('at the end')}. Seed {seed}, history to {anchor}. "
              "`python -m benchmarks.seed_bench`.", "",
              "Seconds are wall time; CPU seconds are the seeding process's own (user + system; PostgreSQL's "
              "server work is not in them), the fairer figure on a shared machine.", "",

@@ -54,15 +54,16 @@ class DemoError(RuntimeError):
 
 # -- the operational store ----------------------------------------------------------------------------
 
-def ensure_admin() -> None:
+def ensure_admin(username: str = DEMO_ADMIN[0], password: str = DEMO_ADMIN[1], engine=None) -> None:
+    """An admin account with this name, unless one exists (default: the demo admin, in DATABASE_URL)."""
     from ops_api.db import get_engine, session_factory
     from ops_api.models import User
     from ops_api.schemas.users import UserCreate
     from ops_api.services.users import create_user
 
-    with session_factory(get_engine())() as session:
-        if session.scalar(select(User.id).where(User.username == DEMO_ADMIN[0])) is None:
-            create_user(session, UserCreate(username=DEMO_ADMIN[0], password=DEMO_ADMIN[1], role="admin"))
+    with session_factory(engine or get_engine())() as session:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            create_user(session, UserCreate(username=username, password=password, role="admin"))
             session.commit()
 
 
