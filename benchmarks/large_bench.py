@@ -28,11 +28,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from benchmarks.machine import machine
+from benchmarks.seed_bench import SCHEMA
+from tests.pg import schema_url
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
-PG_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test") + \
-    "?options=-csearch_path%3Dseed_bench"  # where benchmarks.seed_bench leaves its PostgreSQL seed
+PG_URL = schema_url(SCHEMA)  # where benchmarks.seed_bench leaves its PostgreSQL seed
 STAGES = ("replicate", "inserts", "dbt", "queries", "live", "incremental", "ml", "dashboards", "report")
 ADMIN = ("bench.admin", "bench-admin-password-1")
 API_PORT = 8791

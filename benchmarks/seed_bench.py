@@ -21,24 +21,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 from benchmarks.machine import machine
+from tests.pg import create_schema  # PMS_TEST_PG_URL's server; a fresh schema each run
 
-PG_BASE_URL = os.environ.get("PMS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 SCHEMA = "seed_bench"  # holds the last PostgreSQL seed afterwards: benchmarks.large_bench reads it
 ANCHOR = date(2025, 11, 1)  # fixed, so every run writes the same data
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-
-
-def _pg_url() -> str:
-    from sqlalchemy import text
-
-    from ops_api.db import make_engine
-
-    admin = make_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    admin.dispose()
-    return f"{PG_BASE_URL}?options=-csearch_path%3D{SCHEMA}"
 
 
 def one(scale: str, backend: str, seed: int, anchor: date = ANCHOR) -> dict:
@@ -46,7 +33,7 @@ def one(scale: str, backend: str, seed: int, anchor: date = ANCHOR) -> dict:
     from simulator.run import seed as run_seed
 
     with tempfile.TemporaryDirectory(prefix="seed-bench-") as tmp:
-        url = f"sqlite:///{tmp}/ops.db" if backend == "sqlite" else _pg_url()
+        url = f"sqlite:///{tmp}/ops.db" if backend == "sqlite" else create_schema(SCHEMA)
         started = time.perf_counter()
         result = run_seed(url, scale, seed, anchor, "bulk")
         seconds = time.perf_counter() - started
