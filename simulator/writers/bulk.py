@@ -8,9 +8,10 @@ outbox payloads in the same order. Normalisations the services get from their py
 equality test (tests/simulator/test_paths.py) compares both paths column by column.
 
 Rows are kept in memory while they can still change and written in batches: every `batch` ops the
-rows touched since the last batch are upserted table by table (parents first; INSERT ... ON
-CONFLICT (id) DO UPDATE, so a row written in an earlier batch is brought to its latest version),
-then the batch's outbox events are appended (their seq is assigned by the database in order).
+rows touched since the last batch are encoded and handed to a loader thread, which writes them
+table by table (parents first; new rows inserted, rows an earlier batch wrote brought to their
+latest version by INSERT ... ON CONFLICT (id) DO UPDATE), then appends the batch's outbox events
+(their seq is assigned by the database in order) while the simulation goes on.
 """
 
 from collections.abc import Callable, Iterable
@@ -34,11 +35,12 @@ from simulator import ops
 from simulator.ids import Ids
 from simulator.writers.common import NO_LOGIN
 from simulator.writers.rows import RowStore
-from simulator.writers.sink import Sink
+from simulator.writers.sink import Batch, Loader, Sink
 
 ZERO = Decimal("0.00")
 TERMINAL = frozenset({"completed", "cancelled", "no_show"})  # no later op reads the appointment's row
 BATCH = 20_000
+WRITTEN = "_written"  # marks a row dict once a batch has inserted it: later versions are upserts
 
 
 class BulkWriter:
@@ -55,17 +57,22 @@ class BulkWriter:
         self.patients = 0
         self.limit = get_settings().adjustment_approval_limit
         self.upsert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
+        self.sink = Sink.for_dialect(engine.dialect)
 
     # -- driving --
 
     def write(self, stream: Iterable[ops.Op], progress: Callable[[ops.Op], None] | None = None) -> None:
-        for n, op in enumerate(stream, 1):
-            getattr(self, type(op).__name__)(op)
-            if n % self.batch == 0:
-                self._write_batch()
-            if progress:
-                progress(op)
-        self._write_batch()
+        loader = Loader(self.engine, self.sink)
+        try:
+            for n, op in enumerate(stream, 1):
+                getattr(self, type(op).__name__)(op)
+                if n % self.batch == 0:
+                    loader.put(self._batch())
+                if progress:
+                    progress(op)
+            loader.put(self._batch())
+        finally:
+            loader.close()
         with self.engine.begin() as conn:
             conn.execute(self.upsert(Counter).values(name="mrn", value=self.patients)
                          .on_conflict_do_update(index_elements=["name"], set_={"value": self.patients}))
@@ -77,17 +84,20 @@ class BulkWriter:
             else:
                 conn.exec_driver_sql("ANALYZE")
 
-    def _write_batch(self) -> None:
-        store = self.store
-        with self.engine.begin() as conn:
-            sink = Sink.for_connection(conn)
-            for table in Base.metadata.sorted_tables:
-                rows = store.dirty.pop(table.name, None)
-                if rows:
-                    sink.upsert(table, list(rows.values()))
-            if store.outbox:
-                sink.outbox(store.outbox)
-                store.outbox = []
+    def _batch(self) -> Batch:
+        """The rows touched since the last batch, encoded now (later ops go on changing them), parents
+        first, and the outbox events in order."""
+        store, batch = self.store, Batch()
+        for table in Base.metadata.sorted_tables:
+            rows = store.dirty.pop(table.name, None)
+            if rows:
+                new = [r for r in rows.values() if WRITTEN not in r]
+                seen = [r for r in rows.values() if WRITTEN in r]
+                for r in new:
+                    r[WRITTEN] = True
+                batch.tables.append((table, self.sink.encode(table, new), self.sink.encode(table, seen)))
+        batch.outbox, store.outbox = self.sink.encode_outbox(store.outbox), []
+        return batch
 
     def _row(self, ref: ops.Ref) -> dict:
         return self.rows[ref]

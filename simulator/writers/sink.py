@@ -4,18 +4,36 @@ Values go through each column's own SQLAlchemy bind processor (money to cents on
 JSON, encryption at rest, enums), so the stored bytes are those the ORM would store; only the
 per-row Python overhead of Core's executemany is skipped.
 
+Encoding and writing are split: the simulation's thread encodes a batch (a snapshot of rows that
+later ops go on changing), and `Loader` writes it on a second thread, so the database's own work
+(COPY parsing, index upkeep, the upserts) runs beside the simulation instead of after it.
+
 SQLite: `INSERT ... ON CONFLICT (id) DO UPDATE` in executemany, with PRAGMA synchronous=OFF and a
 large cache for the load (the database file is new or reset, so a crash means re-seeding anyway).
-PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT per table and
-batch; the outbox is COPYed straight in (seq from its sequence, in row order).
+PostgreSQL: rows new in the batch are COPYed straight in; rows an earlier batch wrote go through
+COPY into a temporary table and one INSERT ... SELECT ... ON CONFLICT per table; the outbox is
+COPYed straight in as text (seq from its sequence, in row order).
 """
 
-from sqlalchemy import Connection, Table, Uuid
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, Table, Uuid
 
 from ops_api.models import OutboxEvent
 from ops_api.models.types import UTCDateTime
 
 OUTBOX_COLUMNS = ("entity", "entity_id", "op", "payload", "occurred_at")
+
+
+@dataclass
+class Batch:
+    """Encoded rows per table, parents first (rows new in this batch, rows an earlier batch wrote),
+    and the batch's outbox events (tuples, or COPY text)."""
+
+    tables: list[tuple[Table, list[tuple], list[tuple]]] = field(default_factory=list)
+    outbox: list[tuple] | str = field(default_factory=list)
 
 
 class Encoder:
@@ -60,83 +78,132 @@ def _processor(coltype, dialect):
 
 
 class Sink:
-    def __init__(self, conn: Connection):
-        self.conn = conn
-        self.dialect = conn.dialect
+    def __init__(self, dialect):
+        self.dialect = dialect
         self.encoders: dict[str, Encoder] = {}
-        outbox = OutboxEvent.__table__
-        self.outbox_procs = [_processor(outbox.c[n].type, self.dialect) for n in OUTBOX_COLUMNS]
+
+    @staticmethod
+    def for_dialect(dialect) -> "Sink":
+        return PostgresSink(dialect) if dialect.name == "postgresql" else SqliteSink(dialect)
 
     def encoder(self, table: Table) -> Encoder:
         if table.name not in self.encoders:
             self.encoders[table.name] = Encoder(table, self.dialect)
         return self.encoders[table.name]
 
-    def outbox_rows(self, events: list[dict]) -> list[tuple]:
+    def encode(self, table: Table, rows) -> list[tuple]:
+        enc = self.encoder(table)
+        return [enc(r) for r in rows]
+
+    def encode_outbox(self, events: list[dict]) -> list[tuple] | str:
+        raise NotImplementedError
+
+    def write(self, conn: Connection, batch: Batch) -> None:
+        raise NotImplementedError
+
+
+class SqliteSink(Sink):
+    def __init__(self, dialect):
+        super().__init__(dialect)
+        outbox = OutboxEvent.__table__
+        self.outbox_procs = [_processor(outbox.c[n].type, dialect) for n in OUTBOX_COLUMNS]
+        self.sql: dict[str, str] = {}
+
+    def encode_outbox(self, events: list[dict]) -> list[tuple]:
         procs = self.outbox_procs
         return [tuple(p(e[n]) if p is not None else e[n] for n, p in zip(OUTBOX_COLUMNS, procs, strict=True))
                 for e in events]
 
-    @staticmethod
-    def for_connection(conn: Connection) -> "Sink":
-        return PostgresSink(conn) if conn.dialect.name == "postgresql" else SqliteSink(conn)
+    def upsert_sql(self, table: Table) -> str:
+        if table.name not in self.sql:
+            names = self.encoder(table).names
+            sets = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
+            self.sql[table.name] = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+                                    f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (id) DO UPDATE SET {sets}")
+        return self.sql[table.name]
 
-
-class SqliteSink(Sink):
-    def __init__(self, conn: Connection):
-        super().__init__(conn)
-        self.sql: dict[str, str] = {}
+    def write(self, conn: Connection, batch: Batch) -> None:
         conn.exec_driver_sql("PRAGMA synchronous=OFF")
         # Foreign keys are not re-checked row by row: the stream is valid by construction, and the
         # service path, which checks them, writes identical rows (tests/simulator/test_paths.py).
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB
+        raw = conn.connection.driver_connection
+        for table, new, seen in batch.tables:
+            raw.executemany(self.upsert_sql(table), new + seen)
+        if batch.outbox:
+            raw.executemany(f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES (?, ?, ?, ?, ?)", batch.outbox)
 
-    def upsert(self, table: Table, rows: list[dict]) -> None:
-        enc = self.encoder(table)
-        if table.name not in self.sql:
-            cols = ", ".join(enc.names)
-            marks = ", ".join("?" * len(enc.names))
-            sets = ", ".join(f"{n} = excluded.{n}" for n in enc.names if n != "id")
-            self.sql[table.name] = (f"INSERT INTO {table.name} ({cols}) VALUES ({marks}) "
-                                    f"ON CONFLICT (id) DO UPDATE SET {sets}")
-        self.conn.connection.driver_connection.executemany(self.sql[table.name], [enc(r) for r in rows])
 
-    def insert(self, table: Table, rows: list[dict]) -> None:
-        enc = self.encoder(table)
-        sql = f"INSERT INTO {table.name} ({', '.join(enc.names)}) VALUES ({', '.join('?' * len(enc.names))})"
-        self.conn.connection.driver_connection.executemany(sql, [enc(r) for r in rows])
-
-    def outbox(self, events: list[dict]) -> None:
-        sql = f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
-        self.conn.connection.driver_connection.executemany(sql, self.outbox_rows(events))
+def _copy_text(value: str) -> str:
+    """COPY's text format escapes backslashes; JSON and the other outbox fields hold no raw tab or
+    newline (json escapes control characters), so nothing else needs escaping."""
+    return value.replace("\\", "\\\\") if "\\" in value else value
 
 
 class PostgresSink(Sink):
-    def _cursor(self):
-        return self.conn.connection.driver_connection.cursor()
+    def __init__(self, dialect):
+        super().__init__(dialect)
+        self.iso = _memo(lambda v: v.isoformat())
 
-    def upsert(self, table: Table, rows: list[dict]) -> None:
-        enc = self.encoder(table)
-        cols = ", ".join(enc.names)
-        tmp = f"sim_load_{table.name}"
-        with self._cursor() as cur:
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table.name}) ON COMMIT DELETE ROWS")
-            with cur.copy(f"COPY {tmp} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(enc(row))
-            sets = ", ".join(f"{n} = excluded.{n}" for n in enc.names if n != "id")
-            cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp} "
-                        f"ON CONFLICT (id) DO UPDATE SET {sets}")
-            cur.execute(f"TRUNCATE {tmp}")
+    def encode_outbox(self, events: list[dict]) -> str:
+        iso = self.iso
+        return "".join(f"{e['entity']}\t{e['entity_id']}\t{e['op']}\t{_copy_text(e['payload'])}\t"
+                       f"{iso(e['occurred_at'])}\n" for e in events)
 
-    def insert(self, table: Table, rows: list[dict]) -> None:
-        enc = self.encoder(table)
-        with self._cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(enc.names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(enc(row))
+    def write(self, conn: Connection, batch: Batch) -> None:
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")  # a lost tail means re-seeding anyway
+        with conn.connection.driver_connection.cursor() as cur:
+            for table, new, seen in batch.tables:
+                names = ", ".join(self.encoder(table).names)
+                if new:
+                    with cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                        for row in new:
+                            copy.write_row(row)
+                if seen:
+                    tmp = f"sim_load_{table.name}"
+                    sets = ", ".join(f"{n} = excluded.{n}" for n in self.encoder(table).names if n != "id")
+                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table.name}) ON COMMIT DELETE ROWS")
+                    with cur.copy(f"COPY {tmp} ({names}) FROM STDIN") as copy:
+                        for row in seen:
+                            copy.write_row(row)
+                    cur.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {tmp} "
+                                f"ON CONFLICT (id) DO UPDATE SET {sets}")
+            if batch.outbox:
+                with cur.copy(f"COPY outbox ({', '.join(OUTBOX_COLUMNS)}) FROM STDIN") as copy:
+                    copy.write(batch.outbox)
 
-    def outbox(self, events: list[dict]) -> None:
-        with self._cursor() as cur, cur.copy(f"COPY outbox ({', '.join(OUTBOX_COLUMNS)}) FROM STDIN") as copy:
-            for row in self.outbox_rows(events):
-                copy.write_row(row)
+
+class Loader:
+    """Writes batches on a background thread, in order, one transaction each. At most one batch
+    waits in the queue, so memory stays at about two batches. A failed write is raised in the
+    caller's thread at its next `put` or at `close`, and nothing after it is written."""
+
+    def __init__(self, engine: Engine, sink: Sink):
+        self.engine, self.sink = engine, sink
+        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="bulk-loader", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    with self.engine.begin() as conn:
+                        self.sink.write(conn, batch)
+                except BaseException as exc:  # handed to the caller's thread
+                    self.error = exc
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def put(self, batch: Batch) -> None:
+        self._raise()
+        self.queue.put(batch)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self._raise()
