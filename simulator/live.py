@@ -1,14 +1,15 @@
 """Live mode: keep a practice going through the HTTP API at a steady request rate, for demos and
 for measuring replication lag (every request is a real write with its outbox event, at wall time).
 
-One request per tick, paced to `rate` per second. Work flows through a pipeline: book a visit
-today (10 % for a newly registered patient with coverage) → confirm → check in → complete →
-encounter → claim → submit → accepted → remittance (paid, with CO-45 and a copay) → patient payment.
-Each tick advances the most downstream item that is waiting, so the pipeline drains as fast as it
-fills. Today's free slots come from the providers' templates less their bookings; when none is
-left (a full day, a weekend), providers get extra hours today one at a time, so the practice keeps
-going. Stops after `duration` seconds
-or on Ctrl-C (the request in flight completes first).
+Every request is paced: at most `rate` per second, discovery included, and a slow answer does not
+earn a burst afterwards. Work flows through a pipeline: book a visit today (10 % for a newly
+registered patient with coverage) → confirm → check in → complete → encounter → claim → submit →
+accepted → remittance (paid, with CO-45 and a copay) → patient payment; a self-pay patient's
+visit skips the claim and is paid at the desk. Each step advances the most downstream item that is
+waiting, so the pipeline drains as fast as it fills. Today's free slots come from the providers'
+templates less their bookings; when none is left (a full day, a weekend), providers get extra hours
+today one at a time, so the practice keeps going. Stops after `duration` seconds or on Ctrl-C (the
+request in flight completes first).
 """
 
 import random
@@ -41,6 +42,8 @@ class LiveSimulator:
         self.errors = 0
         self.elapsed = 0.0
         self._token_at = 0.0
+        self._next_at = 0.0  # when the next request may go
+        self.insured: dict[str, bool] = {}  # patient id → has insurance to claim (cached)
 
     # -- http --
 
@@ -53,6 +56,7 @@ class LiveSimulator:
     def _call(self, method: str, path: str, **kw) -> httpx.Response:
         if time.monotonic() - self._token_at > 1800:
             self._login()
+        self._pace()
         self.requests += 1
         r = self.client.request(method, f"{API}{path}", **kw)
         if r.status_code == 401:
@@ -61,6 +65,12 @@ class LiveSimulator:
         if r.status_code >= 400:
             self.errors += 1
         return r
+
+    def _pace(self) -> None:
+        now = time.monotonic()
+        if now < self._next_at:
+            time.sleep(self._next_at - now)
+        self._next_at = max(self._next_at, now) + self.interval
 
     def _count(self, what: str) -> None:
         self.created[what] = self.created.get(what, 0) + 1
@@ -145,12 +155,9 @@ class LiveSimulator:
         self._login()
         self._discover()
         started = time.monotonic()
-        next_at = started
         try:
             while duration is None or time.monotonic() - started < duration:
                 self.step()
-                next_at += self.interval
-                time.sleep(max(0.0, next_at - time.monotonic()))
         finally:
             self.elapsed = time.monotonic() - started
 
@@ -224,7 +231,23 @@ class LiveSimulator:
                       for c, u, m, p in lines]})
         if r.status_code == 201:
             self._count("encounters")
-            self.queues["claim"].append(r.json())
+            encounter = r.json()
+            if self._insured(encounter["patient_id"]):
+                self.queues["claim"].append(encounter)
+            else:  # billed to the patient, paid at the desk
+                self.queues["pay"].append((encounter["patient_id"], None, Decimal(encounter["total_charge"]),
+                                           encounter["id"]))
+
+    def _insured(self, patient_id: str) -> bool:
+        """Whether the patient has insurance to claim (a seeded patient may be self-pay)."""
+        if patient_id not in self.insured:
+            kinds = {p["id"]: p["kind"] for p in self.payers}
+            today = date.today().isoformat()
+            coverages = self._call("GET", f"/patients/{patient_id}/coverages").json()
+            self.insured[patient_id] = any(
+                c["rank"] == "primary" and kinds.get(c["payer_id"]) != "self_pay"
+                and (c["effective_to"] is None or c["effective_to"] >= today) for c in coverages)
+        return self.insured[patient_id]
 
     def _claim(self, encounter: dict) -> None:
         r = self._call("POST", "/claims", json={"encounter_id": encounter["id"]})
@@ -254,12 +277,12 @@ class LiveSimulator:
         if r.status_code == 201:
             self._count("remittances")
             if copay:
-                self.queues["pay"].append((claim, copay))
+                self.queues["pay"].append((claim["patient_id"], claim["id"], copay, claim["id"]))
 
     def _pay(self, item) -> None:
-        claim, amount = item
+        patient_id, claim_id, amount, key = item
         r = self._call("POST", "/payments", json={
-            "patient_id": claim["patient_id"], "claim_id": claim["id"], "source": "patient", "method": "card",
-            "amount": str(amount)}, headers={"Idempotency-Key": f"live-pay-{claim['id']}"})
+            "patient_id": patient_id, "claim_id": claim_id, "source": "patient", "method": "card",
+            "amount": str(amount)}, headers={"Idempotency-Key": f"live-pay-{key}"})
         if r.status_code == 201:
             self._count("payments")
