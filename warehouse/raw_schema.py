@@ -43,6 +43,11 @@ META_COLUMNS = (
     (DELETED, "UInt8"),
     (REPLICATED_AT, "DateTime64(3, 'UTC') DEFAULT now64(3)"),
 )
+# Incremental dbt runs look for rows replicated since their last build (dbt/macros/incremental.sql).
+# The sort key (id) cannot skip that scan; this index skips the granules of parts written before it
+# (parts hold one replication batch until merges fold them into older ones).
+REPLICATED_AT_INDEX = "replicated_at_minmax"
+INDEXES = ((REPLICATED_AT_INDEX, f"{REPLICATED_AT} TYPE minmax GRANULARITY 1"),)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,8 @@ class RawTable:
     columns: tuple[RawColumn, ...]  # entity columns, `id` first; META_COLUMNS follow
 
     def create_sql(self, database: str) -> str:
-        cols = [f"`{c.name}` {c.type}" for c in self.columns] + [f"`{n}` {t}" for n, t in META_COLUMNS]
+        cols = ([f"`{c.name}` {c.type}" for c in self.columns] + [f"`{n}` {t}" for n, t in META_COLUMNS]
+                + [f"INDEX `{n}` {definition}" for n, definition in INDEXES])
         return (f"CREATE TABLE IF NOT EXISTS `{database}`.`{self.name}` (\n  " + ",\n  ".join(cols) + "\n)\n"
                 f"ENGINE = ReplacingMergeTree({VERSION}, {DELETED})\nORDER BY id")
 
@@ -180,8 +186,11 @@ def fingerprint(tables: dict[str, RawTable]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def plan(existing: dict[str, dict[str, str]], tables: dict[str, RawTable], database: str) -> list[str]:
-    """DDL that brings `existing` ({table: {column: type}}) up to `tables`; empty when up to date."""
+def plan(existing: dict[str, dict[str, str]], tables: dict[str, RawTable], database: str,
+         indexes: dict[str, set[str]] | None = None) -> list[str]:
+    """DDL that brings `existing` ({table: {column: type}}) up to `tables`; empty when up to date.
+    With `indexes` ({table: index names}), also adds the missing skip indexes (and builds them for
+    the parts already written)."""
     statements = [BOOKKEEPING[name].format(db=database) for name in BOOKKEEPING if name not in existing]
     for table in tables.values():
         have = existing.get(table.name)
@@ -195,6 +204,10 @@ def plan(existing: dict[str, dict[str, str]], tables: dict[str, RawTable], datab
             elif _norm(have[col.name]) != _norm(col.type):
                 log.warning("raw.%s.%s is %s but the model says %s; left unchanged",
                             table.name, col.name, have[col.name], col.type)
+        for name, definition in INDEXES if indexes is not None else ():
+            if name not in indexes.get(table.name, set()):
+                statements.append(f"ALTER TABLE `{database}`.`{table.name}` ADD INDEX IF NOT EXISTS `{name}` {definition}")
+                statements.append(f"ALTER TABLE `{database}`.`{table.name}` MATERIALIZE INDEX `{name}`")
     return statements
 
 
@@ -207,11 +220,20 @@ def existing_columns(client, database: str) -> dict[str, dict[str, str]]:
     return out
 
 
+def existing_indexes(client, database: str) -> dict[str, set[str]]:
+    rows = client.query("SELECT table, name FROM system.data_skipping_indices WHERE database = {db:String}",
+                        parameters={"db": database}).result_rows
+    out: dict[str, set[str]] = {}
+    for table, name in rows:
+        out.setdefault(table, set()).add(name)
+    return out
+
+
 def migrate(client, database: str = RAW_DATABASE, tables: dict[str, RawTable] | None = None) -> list[str]:
     """Create or extend the raw schema; idempotent. Returns the DDL it ran (recorded as a new version)."""
     tables = raw_tables() if tables is None else tables
     client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-    statements = plan(existing_columns(client, database), tables, database)
+    statements = plan(existing_columns(client, database), tables, database, existing_indexes(client, database))
     if not statements:
         return []
     for sql in statements:

@@ -115,3 +115,13 @@ def test_plan_adds_only_missing_tables_and_columns(caplog):
     with caplog.at_level(logging.WARNING):
         assert plan({**bookkeeping, "things": {"id": "UUID", "n": "String"}}, {"things": table}, "r") == []
     assert "left unchanged" in caplog.text
+
+
+def test_plan_adds_the_replicated_at_index_once():
+    table = RawTable("things", (RawColumn("id", "UUID"),))
+    assert "INDEX `replicated_at_minmax` _replicated_at TYPE minmax" in table.create_sql("r")
+    existing = {"_schema_migrations": {}, "_replication_state": {}, "things": {"id": "UUID"}}
+    assert plan(existing, {"things": table}, "r", {}) == [
+        "ALTER TABLE `r`.`things` ADD INDEX IF NOT EXISTS `replicated_at_minmax` _replicated_at TYPE minmax GRANULARITY 1",
+        "ALTER TABLE `r`.`things` MATERIALIZE INDEX `replicated_at_minmax`"]
+    assert plan(existing, {"things": table}, "r", {"things": {"replicated_at_minmax"}}) == []
