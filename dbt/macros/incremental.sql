@@ -1,23 +1,52 @@
-{#- Incremental facts and late-arriving data
-    ------------------------------------------
-    A late remittance, payment or status move changes facts about old claims and old days. Each
-    incremental fact stores `_source_watermark`, the newest raw `_replicated_at` it has seen. On the
-    next run it finds every raw row (every version, deletes included, so moved and removed rows
-    count too) replicated after that watermark minus a lookback (rows may become visible slightly
-    out of order), maps them to the partitions they touch, recomputes those partitions whole and
-    swaps them in (`insert_overwrite` = ALTER TABLE ... REPLACE PARTITION). Recomputing a partition
-    is idempotent, so overlap and re-delivery are harmless. -#}
+{#- Incremental models and late-arriving data
+    -------------------------------------------
+    Every layer is incremental, and an incremental run must equal a full rebuild. Each model stores
+    a watermark (staging: each row's own `_replicated_at`; the other layers: `_source_watermark`, the
+    newest change their already-built inputs held) and looks at the raw rows replicated after it
+    minus a lookback (rows may become visible slightly out of order): every version, deletes
+    included, so old and new values both count (a moved or deleted row must leave its old place).
+    Those rows name the keys (entities) the run recomputes; the pre-hook `stage_changed_keys()`
+    stages them once in `<model>__changed_keys`, and the post-hook drops that table.
 
-{% macro source_watermark(tables) -%}
+    - Staging and intermediate models (`append`): the pre-hook deletes the changed keys' rows (keys
+      that no longer exist included), the body recomputes those keys whole from its inputs read for
+      them only, and the rows are appended.
+    - Entity facts, partitioned by month (`insert_overwrite` = ALTER TABLE ... REPLACE PARTITION):
+      the body recomputes whole the months the changed keys are in now and were in at the last
+      build; the post-hook drops a month a move or delete emptied. No mutation.
+    - fct_ar_aging_daily recomputes from the first day a change can move a balance.
+    Recomputing is idempotent, so the lookback overlap and re-delivered rows are harmless. The raw
+    tables have a minmax index on `_replicated_at` (warehouse/raw_schema.py) for these scans. -#}
+
+{#- The column holding a model's watermark: staging rows carry their raw `_replicated_at` (a unit
+    test's input fixture is named `__dbt__cte__stg_...`). -#}
+{% macro watermark_column(relation=none) -%}
+    {{ '_replicated_at' if 'stg_ops__' in (relation or this).identifier else '_source_watermark' }}
+{%- endmacro %}
+
+{#- The newest change the (already built) inputs of a model hold: the watermark of the models above
+    staging. Taken from the inputs, not from raw, so that it never claims changes they had not seen
+    (raw keeps replicating during a run, and `dbt run -s model` leaves its inputs as they are). -#}
+{% macro inputs_watermark(relations) -%}
     assumeNotNull((
         select max(loaded_at)
         from (
-            {%- for table in tables %}
-            select max(_replicated_at) as loaded_at from {{ source('ops', table) }}
+            {%- for relation in relations %}
+            select max({{ watermark_column(relation) }}) as loaded_at from {{ relation }}
             {%- if not loop.last %} union all{% endif %}
             {%- endfor %}
         )
     ))
+{%- endmacro %}
+
+{#- An entity fact's watermark: its inputs', and never older than its last build's (an input's can go
+    back when deleted rows held it), so that the rows a run writes are its newest. -#}
+{% macro fact_watermark(relations) -%}
+    {%- if is_incremental() -%}
+    greatest({{ inputs_watermark(relations) }}, assumeNotNull((select max(_source_watermark) from {{ this }})))
+    {%- else -%}
+    {{ inputs_watermark(relations) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Raw rows replicated since the previous build of this model (all versions, deletes included). -#}
@@ -25,18 +54,111 @@
     select {{ columns }}
     from {{ source('ops', table) }}
     where _replicated_at > (
-        select max(_source_watermark) - toIntervalMinute({{ var('incremental_lookback_minutes') }})
+        select max({{ watermark_column() }}) - toIntervalMinute({{ var('incremental_lookback_minutes') }})
         from {{ this }}
     )
 {%- endmacro %}
 
-{#- Reference data every fact depends on (a facility's timezone shifts local dates; a payer's kind
-    decides self-pay): any change to it recomputes every partition. -#}
-{% macro reference_data_changed() -%}
+{#- Values of a nullable column among the changed rows (every version), nulls dropped. -#}
+{% macro changed_values(table, column) -%}
+    select assumeNotNull({{ column }}) from ({{ changed_rows(table, column) }}) where {{ column }} is not null
+{%- endmacro %}
+
+{#- Reference data every model depends on (a facility's timezone shifts local dates; a payer's kind
+    decides self-pay): any change to it recomputes everything. -#}
+{% macro reference_data_changed(tables=['facilities', 'payers']) -%}
     (
-        (select count() from ({{ changed_rows('facilities') }})) > 0
-        or (select count() from ({{ changed_rows('payers') }})) > 0
+        {%- for table in tables %}
+        (select count() from ({{ changed_rows(table) }})) > 0{% if not loop.last %} or{% endif %}
+        {%- endfor %}
     )
+{%- endmacro %}
+
+{#- The keys a keyed incremental run recomputes are staged once, by the pre-hook, in a small table
+    beside the model: its body, its deletes and its post-hook then agree on one set (a set computed
+    twice could differ, since the deletes move the watermark it is computed from). The post-hook drops
+    the table; one left by a run that failed half-way is added to the next run's keys. -#}
+{% macro changed_keys_relation() -%}
+    `{{ this.schema }}`.`{{ this.identifier }}__changed_keys`
+{%- endmacro %}
+
+{#- `column` is one of the keys this run recomputes: the filter of an incremental model's body. -#}
+{% macro keyed_by(column) -%}
+    {{ column }} in (select key from {{ changed_keys_relation() }})
+{%- endmacro %}
+
+{#- Pre-hook of every keyed incremental model: stage the changed keys (`keys_sql`, and every key of
+    this table when reference data changed), then, with `delete_rows`, delete their rows (keys that no
+    longer exist included) so that the body can append them recomputed. The delete is a lightweight
+    delete, a mutation that costs every part of the table: it is skipped when no key has a row. -#}
+{% macro stage_changed_keys(column, keys_sql, reference_tables=['facilities', 'payers'], delete_rows=true) -%}
+    {%- set keys = changed_keys_relation() -%}
+    {%- if execute and is_incremental() -%}
+        {%- do run_query('create table if not exists ' ~ keys ~ ' (key UUID) engine = MergeTree order by key') -%}
+        {%- set staged -%}
+            insert into {{ keys }}
+            select * from ({{ keys_sql }})
+            {%- if reference_tables %}
+            union distinct
+            select {{ column }} from {{ this }} where {{ reference_data_changed(reference_tables) }}
+            {%- endif %}
+        {%- endset -%}
+        {%- do run_query(staged) -%}
+        {%- if delete_rows and run_query('select count() from ' ~ this ~ ' where ' ~ keyed_by(column)).rows[0][0] > 0 -%}
+    delete from {{ this }} where {{ keyed_by(column) }}
+    settings allow_nondeterministic_mutations = 1, lightweight_deletes_sync = 2
+        {%- else -%}
+    select 1
+        {%- endif -%}
+    {%- else -%}
+        {%- if execute %}{% do run_query('drop table if exists ' ~ keys) %}{% endif -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of every keyed incremental model. -#}
+{% macro drop_changed_keys() -%}
+    drop table if exists {{ changed_keys_relation() }}
+{%- endmacro %}
+
+{#- Staging: the raw table's live rows (`latest_versions()`), on incremental runs only those of ids
+    changed since the watermark (raw is sorted by id, so FINAL reads only their granules). -#}
+{% macro live_rows(table) -%}
+    {{ latest_versions(source('ops', table)) }}
+    {%- if is_incremental() %}
+      and {{ keyed_by('id') }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Pre-hook of every staging model (dbt_project.yml): stg_ops__<table> is keyed by its order_by. -#}
+{% macro stage_changed_staging_keys() -%}
+    {{ stage_changed_keys(config.get('order_by'), changed_staging_ids(this.identifier.replace('stg_ops__', '', 1),
+                                                                       config.get('order_by')), []) }}
+{%- endmacro %}
+
+{#- The ids a staging model must replace: those replicated since its watermark whose staged row is
+    not their newest version (by `_version`; a re-delivered copy may differ and is simply redone).
+    The watermark of a table that stopped changing stays put, so without this check every run would
+    redo its last lookback window. -#}
+{% macro changed_staging_ids(table, key) -%}
+    select raw_newest.id
+    from (
+        select
+            id,
+            argMax(_replicated_at, _version) as newest_replicated_at,
+            argMax(_deleted, _version) as newest_deleted
+        from {{ source('ops', table) }}
+        where id in ({{ changed_rows(table) }})
+        group by id
+    ) as raw_newest
+    left join (
+        select {{ key }} as id, _replicated_at
+        from {{ this }}
+        where {{ key }} in ({{ changed_rows(table) }})
+    ) as staged on raw_newest.id = staged.id
+    where if(staged.id is null,
+             raw_newest.newest_deleted = 0,
+             raw_newest.newest_deleted = 1 or staged._replicated_at != raw_newest.newest_replicated_at)
 {%- endmacro %}
 
 {#- Claims touched by any raw change since the previous build (ids of deleted rows included). -#}
@@ -51,21 +173,67 @@
     union distinct
     {{ changed_rows('remittance_adjustments', 'claim_id') }}
     union distinct
-    select assumeNotNull(claim_id) from ({{ changed_rows('payments', 'claim_id') }}) where claim_id is not null
+    {{ changed_values('payments', 'claim_id') }}
     union distinct
-    select assumeNotNull(claim_id) from ({{ changed_rows('adjustments', 'claim_id') }}) where claim_id is not null
+    {{ changed_values('adjustments', 'claim_id') }}
     union distinct
+    -- a claim's date of service is its encounter's
     select id from {{ source('ops', 'claims') }}
     where encounter_id in ({{ changed_rows('encounters') }})
 {%- endmacro %}
 
-{#- Every date of service a set of claims has ever had (old versions too: a moved claim must leave
-    its old partition). -#}
-{% macro claim_service_months(claim_ids_sql) -%}
-    select distinct toYYYYMM(toDate(date_of_service)) as month
-    from {{ source('ops', 'encounters') }}
+{#- Encounters whose summary a change can alter: lines, claims (payer, live claim), and every
+    encounter of a patient whose coverage changed. -#}
+{% macro changed_encounter_ids() -%}
+    {{ changed_rows('encounters') }}
+    union distinct
+    {{ changed_rows('encounter_lines', 'encounter_id') }}
+    union distinct
+    {{ changed_rows('claims', 'encounter_id') }}
+    union distinct
+    select encounter_id from {{ ref('stg_ops__encounters') }}
+    where patient_id in ({{ changed_rows('coverages', 'patient_id') }})
+{%- endmacro %}
+
+{#- Appointments a change can alter: their own rows, status moves and visits, and the appointment a
+    reschedule came from (its `was_rescheduled`), as any version names it. -#}
+{% macro changed_appointment_ids() -%}
+    {{ changed_rows('appointments') }}
+    union distinct
+    {{ changed_values('appointments', 'rescheduled_from_id') }}
+    union distinct
+    {{ changed_rows('appointment_status_events', 'appointment_id') }}
+    union distinct
+    {{ changed_values('encounters', 'appointment_id') }}
+{%- endmacro %}
+
+{#- Payments a change can alter: their own rows, and those on a changed claim (provider, date of
+    service). -#}
+{% macro changed_payment_ids() -%}
+    {{ changed_rows('payments') }}
+    union distinct
+    select payment_id from {{ ref('stg_ops__payments') }}
+    where claim_id in ({{ changed_claim_ids() }})
+{%- endmacro %}
+
+{#- Patients whose receivables a change can alter (the A/R step function is per patient × side, so
+    recomputing a patient's rows whole is exact): any version's patient of changed encounters,
+    payments, adjustments and coverages, and the patients of changed encounter lines and claims
+    (remittances, status moves, money on a claim). -#}
+{% macro changed_ar_patient_ids() -%}
+    {{ changed_rows('encounters', 'patient_id') }}
+    union distinct
+    {{ changed_rows('payments', 'patient_id') }}
+    union distinct
+    {{ changed_rows('adjustments', 'patient_id') }}
+    union distinct
+    {{ changed_rows('coverages', 'patient_id') }}
+    union distinct
+    select patient_id from {{ source('ops', 'encounters') }}
     where id in (
-        select encounter_id from {{ source('ops', 'claims') }} where id in ({{ claim_ids_sql }})
+        {{ changed_rows('encounter_lines', 'encounter_id') }}
+        union distinct
+        select encounter_id from {{ source('ops', 'claims') }} where id in ({{ changed_claim_ids() }})
     )
 {%- endmacro %}
 
@@ -89,9 +257,13 @@
             union all
             select toDate(occurred_at) from ({{ changed_rows('claim_status_events', 'occurred_at') }})
             union all
-            -- a coverage change can turn visits self-pay or insured from its effective date
-            select toDate(effective_from) from {{ source('ops', 'coverages') }}
-            where id in ({{ changed_rows('coverages') }})
+            -- a coverage change can turn the patient's visits self-pay or insured from its effective date
+            -- (a new patient's coverage, effective long before their first visit, changes no history)
+            select toDate(encounters.date_of_service)
+            from {{ source('ops', 'encounters') }} as encounters
+            inner join ({{ changed_rows('coverages', 'patient_id, effective_from') }}) as coverages
+                on encounters.patient_id = coverages.patient_id
+            where encounters.date_of_service >= coverages.effective_from
             union all
             -- claims created, deleted or re-attributed (not just moved along their status machine),
             -- changed charge lines, and encounters whose date of service moved: from the date of service
@@ -112,33 +284,45 @@
     )
 {%- endmacro %}
 
-{#- Months (partitions) holding any of `changed_keys_sql`'s keys, now (in `current_cte`) or as the
-    previous build left them (in this table): a moved or deleted row must leave its old month.
-    Reference-data changes select every month. -#}
-{% macro affected_months(current_cte, key, month_expression, changed_keys_sql) -%}
+{#- Months (partitions) a fact recomputes: those its changed keys are in now (in `current_cte`) and
+    were in at the last build (in this table; a moved or deleted row must leave its old month). -#}
+{% macro affected_months(current_cte, key, month_expression) -%}
     select {{ month_expression }} as month
     from {{ current_cte }}
-    where {{ key }} in ({{ changed_keys_sql }})
-       or {{ reference_data_changed() }}
+    where {{ keyed_by(key) }}
     union distinct
     select {{ month_expression }} as month
     from {{ this }}
-    where {{ key }} in ({{ changed_keys_sql }})
+    where {{ keyed_by(key) }}
 {%- endmacro %}
 
-{#- Post-hook of the entity-grain incremental facts. REPLACE PARTITION only swaps partitions the new
-    data has rows in, so a partition emptied by a delete or a move keeps its stale rows; this removes
-    them: rows whose entity no longer exists upstream, and the older copy of an entity that moved to
-    another partition (its new copy carries the newer _source_watermark). A lightweight delete. -#}
-{% macro delete_stale_rows(key, upstream, upstream_key=none) -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where {{ key }} not in (select {{ upstream_key or key }} from {{ upstream }})
-       or ({{ key }}, _source_watermark) not in (
-           select {{ key }}, max(_source_watermark) from {{ this }} group by {{ key }}
-       )
-    settings allow_nondeterministic_mutations = 1, lightweight_deletes_sync = 2
-    {%- else -%}
-    select 1
+{#- Post-hook of the entity-grain facts. REPLACE PARTITION only swaps in months the recomputed data
+    has rows in, so a month a move or a delete emptied keeps its old rows: such a month holds changed
+    keys but no row of this run (whose watermark is the newest: the facts' watermark never goes
+    back). It is dropped whole, a metadata operation (no mutation). -#}
+{% macro drop_emptied_partitions(key, month_expression) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set keys = changed_keys_relation() -%}
+        {%- set staged = run_query("select count() from system.tables where database = '" ~ this.schema
+                                   ~ "' and name = '" ~ this.identifier ~ "__changed_keys'").rows[0][0] -%}
+        {%- if staged > 0 -%}
+            {%- set emptied -%}
+                select month
+                from (
+                    select
+                        {{ month_expression }} as month,
+                        max(_source_watermark) as watermark,
+                        countIf({{ keyed_by(key) }}) as changed_rows
+                    from {{ this }}
+                    group by month
+                )
+                where changed_rows > 0
+                  and watermark < (select max(_source_watermark) from {{ this }})
+            {%- endset -%}
+            {%- for row in run_query(emptied).rows -%}
+                {%- do run_query('alter table ' ~ this ~ ' drop partition ' ~ row[0]) -%}
+            {%- endfor -%}
+        {%- endif -%}
     {%- endif -%}
+    drop table if exists {{ changed_keys_relation() }}
 {%- endmacro %}

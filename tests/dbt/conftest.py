@@ -34,6 +34,17 @@ USER, PASSWORD = "pms_dbt_test", "dbt-test-password-4e1a"
 # No lookback: the test replicates sequentially, so which partitions a late change recomputes is exact.
 DBT_VARS = json.dumps({"as_of_date": AS_OF.isoformat(), "incremental_lookback_minutes": 0})
 INCREMENTAL_FACTS = ("fct_ar_aging_daily", "fct_claims", "fct_payments", "fct_appointments")
+# Every incremental model (schema, name, the key its rows are ordered by for comparison).
+STAGING_TABLES = ("adjustments", "appointment_status_events", "appointments", "claim_lines", "claim_status_events",
+                  "claims", "coverages", "encounter_diagnoses", "encounter_lines", "encounters", "facilities",
+                  "fee_schedule", "patients", "payers", "payments", "provider_facilities", "provider_schedules",
+                  "provider_time_off", "providers", "remittance_adjustments", "remittances")
+INCREMENTAL_MODELS = (
+    *(("staging", f"stg_ops__{t}") for t in STAGING_TABLES),
+    *(("intermediate", m) for m in ("int_encounters_summarized", "int_claims_lifecycle", "int_appointment_outcomes",
+                                    "int_ar_transactions", "int_ar_balance_history")),
+    *(("marts", f) for f in INCREMENTAL_FACTS),
+)
 DBT_SESSION_SETTINGS = {"join_use_nulls": 1, "prefer_column_name_to_alias": 1}
 
 
@@ -59,7 +70,7 @@ class MartsSession:
     incremental: DbtStep
     docs: DbtStep
     target_dir: Path
-    full_build_sql: dict[str, str]  # incremental fact → the SQL its first (full) build ran
+    full_build_sql: dict[str, str]  # incremental model → the SQL its first (full) build ran
     invariant_sql: dict[str, str]  # singular test → its compiled SQL (rows returned = failures)
 
     def client(self, **kw):
@@ -94,7 +105,8 @@ def _dbt(url: str, target: Path, *args: str) -> DbtStep:
 
 
 def _read(root: Path, name: str) -> str:
-    paths = list(root.glob(f"marts/*/{name}"))  # the model itself (unit-test fixtures compile elsewhere)
+    # the model itself (unit-test fixtures compile under their .yml file)
+    paths = [p for p in root.glob(f"*/**/{name}") if ".yml" not in str(p.relative_to(root))]
     return paths[0].read_text() if len(paths) == 1 else ""
 
 
@@ -128,7 +140,7 @@ def marts(tmp_path_factory) -> Iterator[MartsSession]:
             target = root / "dbt-target"
             build = _dbt(url, target, "build")
             compiled = target / "compiled" / "spark_den"
-            full_build_sql = {f: _read(compiled / "models", f"{f}.sql") for f in INCREMENTAL_FACTS}
+            full_build_sql = {m: _read(compiled / "models", f"{m}.sql") for _, m in INCREMENTAL_MODELS}
             invariant_sql = {p.stem: p.read_text() for p in (compiled / "tests").glob("*.sql")}
 
             builder.late_changes()

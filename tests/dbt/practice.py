@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_api.clock import frozen_at
-from ops_api.models import Appointment, Claim, Encounter, Facility, Patient, Provider
+from ops_api.models import Adjustment, Appointment, Claim, Encounter, Facility, Patient, Payment, Provider
 from ops_api.principal import Principal
 from ops_api.schemas.appointments import AppointmentCreate, AppointmentUpdate
 from ops_api.schemas.claims import ClaimCreate, ClaimStatusIn, RemittanceIn
@@ -301,7 +302,8 @@ class PracticeBuilder:
     def late_changes(self) -> None:
         """What arrives after the first build and rewrites history (the incremental marts must follow):
         a remittance received 2026-03-20 but posted on AS_OF, a patient payment back-dated to 2026-02-20,
-        an upcoming visit moved to another month, and a schedule replaced (its old rows deleted)."""
+        an upcoming visit moved to another month, a schedule replaced (its old rows deleted), a visit and
+        its claims moved to another month, and a payment and an adjustment deleted."""
         d = date
         east, west = self.built.facilities["east"], self.built.facilities["west"]
         c = self.built.claims["late_remit"]
@@ -317,3 +319,13 @@ class PracticeBuilder:
                                     AppointmentUpdate(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30)))
         with frozen_at(self.local(east, AS_OF, time(17, 0))):
             self._schedule(self.built.providers["ada"], [(d, time(8), time(17), east) for d in range(5)])
+        # Corrections made in the operational store (no service does these): Ivy's visit moves back to
+        # April (both its claims leave May), and her unapplied payment and pending discount are deleted.
+        ivy = self.built.patients["ivy"]
+        with self.on(east, AS_OF, time(18, 0)):
+            self.built.encounters["voided"].date_of_service = d(2026, 4, 28)
+            for model in (Payment, Adjustment):
+                for row in self.db.scalars(select(model).where(model.patient_id == ivy.id)):
+                    if model is Adjustment or row.claim_id is None:
+                        self.db.delete(row)
+            self.db.flush()

@@ -1,19 +1,32 @@
 -- One row per appointment: its final status, local start date, and how late a cancellation came
 -- (KPIS.md: a late cancellation is cancelled less than 24 h before the start).
-{{ config(order_by='appointment_id') }}
+-- Incremental by appointment: a change to it, its status moves, its visit, or a reschedule from it.
+{{
+    config(
+        order_by='appointment_id',
+        unique_key='appointment_id',
+        pre_hook="{{ stage_changed_keys('appointment_id', changed_appointment_ids(), ['facilities']) }}",
+        post_hook="{{ drop_changed_keys() }}"
+    )
+}}
+
+{% set changed = keyed_by('appointment_id') if is_incremental() else none %}
 
 with
 
 appointments as (
     select * from {{ ref('stg_ops__appointments') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 status_events as (
     select * from {{ ref('stg_ops__appointment_status_events') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 encounters as (
     select * from {{ ref('stg_ops__encounters') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 facilities as (
@@ -33,8 +46,9 @@ successors as (
     select
         rescheduled_from_appointment_id as appointment_id,
         count() as successor_count
-    from appointments
+    from {{ ref('stg_ops__appointments') }}
     where rescheduled_from_appointment_id is not null
+    {% if changed %}and {{ keyed_by('rescheduled_from_appointment_id') }}{% endif %}
     group by rescheduled_from_appointment_id
 ),
 
@@ -103,7 +117,9 @@ final as (
         toUInt8(appointment_status in ('completed', 'checked_in', 'no_show')) as is_kept_or_missed,
         toUInt8(rescheduled_from_appointment_id is not null) as is_reschedule,
         toUInt8(successor_count > 0) as was_rescheduled,
-        toUInt8(encounter_id is not null) as has_encounter
+        toUInt8(encounter_id is not null) as has_encounter,
+        {{ inputs_watermark([ref('stg_ops__appointments'), ref('stg_ops__appointment_status_events'),
+                             ref('stg_ops__encounters'), ref('stg_ops__facilities')]) }} as _source_watermark
     from joined
 )
 

@@ -9,12 +9,21 @@
 -- side (FIFO by date of service); what is still left is the side's credit balance, reported
 -- separately, never netted against other patients. Only sides that ever hold a credit need the
 -- netting (checkpoints × accounts); every other side's accounts stand on their own.
-{{ config(order_by='(patient_id, responsibility, valid_from)') }}
+-- Incremental by patient, as int_ar_transactions: a changed patient's sides are recomputed whole.
+{{
+    config(
+        order_by='(patient_id, responsibility, valid_from)',
+        unique_key='patient_id',
+        pre_hook="{{ stage_changed_keys('patient_id', changed_ar_patient_ids()) }}",
+        post_hook="{{ drop_changed_keys() }}"
+    )
+}}
 
 with
 
 transactions as (
     select * from {{ ref('int_ar_transactions') }}
+    {% if is_incremental() %}where {{ keyed_by('patient_id') }}{% endif %}
 ),
 
 -- One set of attributes per account: an encounter's own; an unapplied account takes its first
@@ -197,7 +206,8 @@ final as (
         provider_id,
         payer_id,
         date_of_service,
-        {{ money('balance') }} as balance
+        {{ money('balance') }} as balance,
+        {{ inputs_watermark([ref('int_ar_transactions')]) }} as _source_watermark
     from (
         select * from standalone_debits
         union all

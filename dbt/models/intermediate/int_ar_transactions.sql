@@ -11,7 +11,17 @@
 --     it comes; otherwise on the patient side
 -- Accounts are encounters; money that names no claim sits on the patient's unapplied account
 -- (account_id = patient_id).
-{{ config(order_by='(account_id, side, posted_date)') }}
+-- Incremental by patient (changed_ar_patient_ids()): a patient's rows are recomputed whole.
+{{
+    config(
+        order_by='(patient_id, account_id, side, posted_date)',
+        unique_key='patient_id',
+        pre_hook="{{ stage_changed_keys('patient_id', changed_ar_patient_ids()) }}",
+        post_hook="{{ drop_changed_keys() }}"
+    )
+}}
+
+{% set changed = keyed_by('patient_id') if is_incremental() else none %}
 
 with
 
@@ -55,6 +65,7 @@ charges as (
         date_of_service as posted_date,
         gross_charges as amount
     from encounters
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 answers as (
@@ -73,6 +84,10 @@ answers as (
         ) as previous_patient_responsibility
     from remittances
     inner join claims on remittances.claim_id = claims.claim_id
+    {% if changed -%}
+    -- whole claims (the window above), of the changed patients' encounters
+    where claims.encounter_id in (select encounter_id from encounters where {{ changed }})
+    {%- endif %}
 ),
 
 contractuals as (
@@ -126,6 +141,7 @@ payment_entries as (
     from payments
     left join claims on payments.claim_id = claims.claim_id
     left join facilities on payments.facility_id = facilities.facility_id
+    {% if changed %}where {{ keyed_by('payments.patient_id') }}{% endif %}
 ),
 
 adjustments_posted as (
@@ -148,6 +164,7 @@ adjustments_posted as (
     -- only approved adjustments take effect (pending ones wait for an admin; rejected never post)
     where adjustments.adjustment_status = 'approved'
       and adjustments.posted_at is not null
+      {% if changed %}and {{ keyed_by('adjustments.patient_id') }}{% endif %}
 ),
 
 adjustment_entries as (
@@ -269,7 +286,10 @@ final as (
         assumeNotNull(side) as side,
         posted_at,
         assumeNotNull(posted_date) as posted_date,
-        {{ money('assumeNotNull(amount)') }} as amount
+        {{ money('assumeNotNull(amount)') }} as amount,
+        {{ inputs_watermark([ref('int_encounters_summarized'), ref('int_claims_lifecycle'), ref('stg_ops__remittances'),
+                             ref('stg_ops__remittance_adjustments'), ref('stg_ops__payments'),
+                             ref('stg_ops__adjustments'), ref('stg_ops__facilities')]) }} as _source_watermark
     from unioned
 )
 

@@ -1,40 +1,58 @@
 -- One row per claim: where it was billed and how it moved through the payer's hands. The claim
 -- definitions of KPIS.md (clean claim, first adjudication, initial denial, first-pass resolution,
 -- appeal and overturn, days to submit / to payment) are decided here, once, for every mart.
-{{ config(order_by='claim_id') }}
+-- Incremental by claim: every input is read for the changed claims only (changed_claim_ids()).
+{{
+    config(
+        order_by='claim_id',
+        unique_key='claim_id',
+        pre_hook="{{ stage_changed_keys('claim_id', changed_claim_ids()) }}",
+        post_hook="{{ drop_changed_keys() }}"
+    )
+}}
+
+{% set changed = keyed_by('claim_id') if is_incremental() else none %}
 
 with
 
 claims as (
     select * from {{ ref('stg_ops__claims') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 claim_lines as (
     select * from {{ ref('stg_ops__claim_lines') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 status_events as (
     select * from {{ ref('stg_ops__claim_status_events') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 remittances as (
     select * from {{ ref('stg_ops__remittances') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 remittance_adjustments as (
     select * from {{ ref('stg_ops__remittance_adjustments') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 payments as (
     select * from {{ ref('stg_ops__payments') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 adjustments as (
     select * from {{ ref('stg_ops__adjustments') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 encounters as (
     select * from {{ ref('stg_ops__encounters') }}
+    {% if changed %}where encounter_id in (select encounter_id from claims){% endif %}
 ),
 
 facilities as (
@@ -304,7 +322,11 @@ final as (
         toInt32({{ local_date('first_insurance_payment_at', 'timezone') }}
                 - {{ local_date('first_submitted_at_', 'timezone') }}) as days_to_payment,
         timezone,
-        created_at
+        created_at,
+        {{ inputs_watermark([ref('stg_ops__claims'), ref('stg_ops__claim_lines'), ref('stg_ops__claim_status_events'),
+                             ref('stg_ops__remittances'), ref('stg_ops__remittance_adjustments'),
+                             ref('stg_ops__payments'), ref('stg_ops__adjustments'), ref('stg_ops__encounters'),
+                             ref('stg_ops__facilities'), ref('stg_ops__payers')]) }} as _source_watermark
     from joined
 )
 

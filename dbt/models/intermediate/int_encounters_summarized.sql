@@ -1,16 +1,28 @@
 -- One row per encounter (visit): its charges and work RVUs, and who pays for it. The encounter is
 -- the receivables account: charges are owed from the date of service whether or not a claim exists
 -- yet (unbilled insured visits are insurance A/R; self-pay visits are never claimed).
-{{ config(order_by='encounter_id') }}
+-- Incremental by encounter (changed_encounter_ids()); a fee schedule change recomputes all.
+{{
+    config(
+        order_by='encounter_id',
+        unique_key='encounter_id',
+        pre_hook="{{ stage_changed_keys('encounter_id', changed_encounter_ids(), ['facilities', 'payers', 'fee_schedule']) }}",
+        post_hook="{{ drop_changed_keys() }}"
+    )
+}}
+
+{% set changed = keyed_by('encounter_id') if is_incremental() else none %}
 
 with
 
 encounters as (
     select * from {{ ref('stg_ops__encounters') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 encounter_lines as (
     select * from {{ ref('stg_ops__encounter_lines') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 fee_schedule as (
@@ -19,6 +31,7 @@ fee_schedule as (
 
 claims as (
     select * from {{ ref('stg_ops__claims') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 coverages as (
@@ -110,7 +123,10 @@ final as (
         live_claims.first_live_claim_id as claim_id,
         coalesce(live_claims.live_claim_count, 0) as live_claim_count,
         coalesce(live_claims.claim_payer_id, primary_coverage.coverage_payer_id, {{ unknown_key() }}) as payer_id,
-        toUInt8(live_claims.first_live_claim_id is null and primary_coverage.coverage_payer_id is null) as is_self_pay
+        toUInt8(live_claims.first_live_claim_id is null and primary_coverage.coverage_payer_id is null) as is_self_pay,
+        {{ inputs_watermark([ref('stg_ops__encounters'), ref('stg_ops__encounter_lines'), ref('stg_ops__fee_schedule'),
+                             ref('stg_ops__claims'), ref('stg_ops__coverages'), ref('stg_ops__payers'),
+                             ref('stg_ops__facilities')]) }} as _source_watermark
     from encounters
     left join line_totals on encounters.encounter_id = line_totals.encounter_id
     left join live_claims on encounters.encounter_id = live_claims.encounter_id

@@ -1,7 +1,8 @@
 -- Minutes each provider is available per facility and day: the weekly schedule templates expanded
 -- over the calendar (in the facility's local time), less any overlapping time off. The utilisation
 -- KPI divides kept appointment minutes by these.
-{{ config(order_by='(provider_id, facility_id, date)') }}
+-- A table, rebuilt every run: small, and its horizon moves with "today" (as_of_date) anyway.
+{{ config(materialized='table', order_by='(provider_id, facility_id, date)') }}
 
 with
 

@@ -11,10 +11,6 @@
     )
 }}
 
-{% set watermark_sources = ['claims', 'claim_lines', 'claim_status_events', 'remittances', 'remittance_adjustments',
-                            'payments', 'adjustments', 'encounters', 'encounter_lines', 'coverages', 'facilities',
-                            'payers'] %}
-
 with
 
 balance_history as (
@@ -76,7 +72,7 @@ final as (
         {{ money('-sumIf(balance, balance < 0)') }} as credit_balance,
         countIf(balance > 0) as open_accounts,
         countIf(balance < 0) as credit_accounts,
-        {{ source_watermark(watermark_sources) }} as _source_watermark
+        {{ inputs_watermark([ref('int_ar_balance_history')]) }} as _source_watermark
     from account_days
     group by date, facility_id, provider_id, payer_id, responsibility, aging_bucket
 )

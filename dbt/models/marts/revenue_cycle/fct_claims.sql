@@ -8,13 +8,10 @@
         partition_by='toYYYYMM(date_of_service)',
         order_by='(facility_id, date_of_service, claim_id)',
         on_schema_change='fail',
-        post_hook="{{ delete_stale_rows('claim_id', ref('int_claims_lifecycle')) }}"
+        pre_hook="{{ stage_changed_keys('claim_id', changed_claim_ids(), delete_rows=false) }}",
+        post_hook="{{ drop_emptied_partitions('claim_id', 'toYYYYMM(date_of_service)') }}"
     )
 }}
-
-{% set watermark_sources = ['claims', 'claim_lines', 'claim_status_events', 'remittances',
-                            'remittance_adjustments', 'payments', 'adjustments', 'encounters',
-                            'facilities', 'payers'] %}
 
 with
 
@@ -24,7 +21,7 @@ claims as (
 
 {% if is_incremental() -%}
 affected_months as (
-    {{ affected_months('claims', 'claim_id', 'toYYYYMM(date_of_service)', changed_claim_ids()) }}
+    {{ affected_months('claims', 'claim_id', 'toYYYYMM(date_of_service)') }}
 ),
 {%- endif %}
 
@@ -80,7 +77,7 @@ final as (
         first_insurance_payment_date,
         days_to_submit,
         days_to_payment,
-        {{ source_watermark(watermark_sources) }} as _source_watermark
+        {{ fact_watermark([ref('int_claims_lifecycle')]) }} as _source_watermark
     from claims
     {% if is_incremental() -%}
     where toYYYYMM(date_of_service) in (select month from affected_months)

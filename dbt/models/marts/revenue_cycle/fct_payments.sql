@@ -1,5 +1,5 @@
 -- One row per payment received (insurance or patient), on the facility-local day it was received.
--- Incremental: months of changed payments (now and as last built) are recomputed whole.
+-- Incremental: the months changed payments (or payments on changed claims) are in are recomputed whole.
 {{
     config(
         materialized='incremental',
@@ -7,11 +7,10 @@
         partition_by='toYYYYMM(received_date)',
         order_by='(facility_id, received_date, payment_id)',
         on_schema_change='fail',
-        post_hook="{{ delete_stale_rows('payment_id', ref('stg_ops__payments')) }}"
+        pre_hook="{{ stage_changed_keys('payment_id', changed_payment_ids(), delete_rows=false) }}",
+        post_hook="{{ drop_emptied_partitions('payment_id', 'toYYYYMM(received_date)') }}"
     )
 }}
-
-{% set watermark_sources = ['payments', 'claims', 'encounters', 'facilities', 'payers'] %}
 
 with
 
@@ -49,14 +48,8 @@ enriched as (
 ),
 
 {% if is_incremental() -%}
-changed_payments as (
-    {{ changed_rows('payments') }}
-    union distinct
-    select payment_id from payments where claim_id in ({{ changed_rows('claims') }})
-),
-
 affected_months as (
-    {{ affected_months('enriched', 'payment_id', 'toYYYYMM(received_date)', 'select * from changed_payments') }}
+    {{ affected_months('enriched', 'payment_id', 'toYYYYMM(received_date)') }}
 ),
 {%- endif %}
 
@@ -78,7 +71,7 @@ final as (
         toUInt8(claim_id is not null) as is_applied,
         date_of_service,
         toInt32(received_date - date_of_service) as days_from_service,
-        {{ source_watermark(watermark_sources) }} as _source_watermark
+        {{ fact_watermark([ref('stg_ops__payments'), ref('int_claims_lifecycle'), ref('stg_ops__facilities')]) }} as _source_watermark
     from enriched
     {% if is_incremental() -%}
     where toYYYYMM(received_date) in (select month from affected_months)

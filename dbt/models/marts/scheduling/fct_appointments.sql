@@ -1,6 +1,6 @@
 -- One row per appointment (past and upcoming) with its final status, local start date and
 -- cancellation notice. No free text (the reason may hold clinical detail).
--- Incremental: months (of start date) of changed appointments, now and as last built.
+-- Incremental: the months (of start date) changed appointments are in are recomputed whole.
 {{
     config(
         materialized='incremental',
@@ -8,11 +8,10 @@
         partition_by='toYYYYMM(start_date)',
         order_by='(facility_id, start_date, appointment_id)',
         on_schema_change='fail',
-        post_hook="{{ delete_stale_rows('appointment_id', ref('int_appointment_outcomes')) }}"
+        pre_hook="{{ stage_changed_keys('appointment_id', changed_appointment_ids(), delete_rows=false) }}",
+        post_hook="{{ drop_emptied_partitions('appointment_id', 'toYYYYMM(start_date)') }}"
     )
 }}
-
-{% set watermark_sources = ['appointments', 'appointment_status_events', 'encounters', 'facilities'] %}
 
 with
 
@@ -21,17 +20,8 @@ appointments as (
 ),
 
 {% if is_incremental() -%}
-changed_appointments as (
-    {{ changed_rows('appointments') }}
-    union distinct
-    {{ changed_rows('appointment_status_events', 'appointment_id') }}
-    union distinct
-    select assumeNotNull(appointment_id) from ({{ changed_rows('encounters', 'appointment_id') }})
-    where appointment_id is not null
-),
-
 affected_months as (
-    {{ affected_months('appointments', 'appointment_id', 'toYYYYMM(start_date)', 'select * from changed_appointments') }}
+    {{ affected_months('appointments', 'appointment_id', 'toYYYYMM(start_date)') }}
 ),
 {%- endif %}
 
@@ -65,7 +55,7 @@ final as (
         is_reschedule,
         was_rescheduled,
         has_encounter,
-        {{ source_watermark(watermark_sources) }} as _source_watermark
+        {{ fact_watermark([ref('int_appointment_outcomes')]) }} as _source_watermark
     from appointments
     {% if is_incremental() -%}
     where toYYYYMM(start_date) in (select month from affected_months)

@@ -1,10 +1,10 @@
-{{ config(order_by='adjustment_id') }}
+{{ config(order_by='adjustment_id', unique_key='adjustment_id') }}
 
 -- The free-text reason may name the patient: not carried into analytics.
 with
 
 source as (
-    {{ latest_versions(source('ops', 'adjustments')) }}
+    {{ live_rows('adjustments') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='appointment_status_event_id') }}
+{{ config(order_by='appointment_status_event_id', unique_key='appointment_status_event_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'appointment_status_events')) }}
+    {{ live_rows('appointment_status_events') }}
 ),
 
 renamed as (

@@ -1,10 +1,10 @@
-{{ config(order_by='appointment_id') }}
+{{ config(order_by='appointment_id', unique_key='appointment_id') }}
 
 -- The free-text reason may hold clinical detail: not carried into analytics.
 with
 
 source as (
-    {{ latest_versions(source('ops', 'appointments')) }}
+    {{ live_rows('appointments') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='claim_line_id') }}
+{{ config(order_by='claim_line_id', unique_key='claim_line_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'claim_lines')) }}
+    {{ live_rows('claim_lines') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='claim_status_event_id') }}
+{{ config(order_by='claim_status_event_id', unique_key='claim_status_event_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'claim_status_events')) }}
+    {{ live_rows('claim_status_events') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='claim_id') }}
+{{ config(order_by='claim_id', unique_key='claim_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'claims')) }}
+    {{ live_rows('claims') }}
 ),
 
 renamed as (

@@ -1,10 +1,10 @@
-{{ config(order_by='coverage_id') }}
+{{ config(order_by='coverage_id', unique_key='coverage_id') }}
 
 -- Member and group numbers are identifiers: not carried into analytics.
 with
 
 source as (
-    {{ latest_versions(source('ops', 'coverages')) }}
+    {{ live_rows('coverages') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='encounter_diagnosis_id') }}
+{{ config(order_by='encounter_diagnosis_id', unique_key='encounter_diagnosis_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'encounter_diagnoses')) }}
+    {{ live_rows('encounter_diagnoses') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='encounter_line_id') }}
+{{ config(order_by='encounter_line_id', unique_key='encounter_line_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'encounter_lines')) }}
+    {{ live_rows('encounter_lines') }}
 ),
 
 renamed as (

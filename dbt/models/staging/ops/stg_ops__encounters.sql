@@ -1,9 +1,9 @@
-{{ config(order_by='encounter_id') }}
+{{ config(order_by='encounter_id', unique_key='encounter_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'encounters')) }}
+    {{ live_rows('encounters') }}
 ),
 
 renamed as (

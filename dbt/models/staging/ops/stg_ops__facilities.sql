@@ -1,9 +1,9 @@
-{{ config(order_by='facility_id') }}
+{{ config(order_by='facility_id', unique_key='facility_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'facilities')) }}
+    {{ live_rows('facilities') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='fee_schedule_id') }}
+{{ config(order_by='fee_schedule_id', unique_key='fee_schedule_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'fee_schedule')) }}
+    {{ live_rows('fee_schedule') }}
 ),
 
 renamed as (

@@ -1,11 +1,11 @@
-{{ config(order_by='patient_id') }}
+{{ config(order_by='patient_id', unique_key='patient_id') }}
 
 -- Direct identifiers (name, MRN, phone, email, address) stay in raw.*: nothing downstream needs
 -- them, so the analytics schemas never hold them. Date of birth is kept only to derive age bands.
 with
 
 source as (
-    {{ latest_versions(source('ops', 'patients')) }}
+    {{ live_rows('patients') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='payer_id') }}
+{{ config(order_by='payer_id', unique_key='payer_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'payers')) }}
+    {{ live_rows('payers') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='payment_id') }}
+{{ config(order_by='payment_id', unique_key='payment_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'payments')) }}
+    {{ live_rows('payments') }}
 ),
 
 renamed as (

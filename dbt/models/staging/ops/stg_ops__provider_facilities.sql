@@ -1,9 +1,9 @@
-{{ config(order_by='provider_facility_id') }}
+{{ config(order_by='provider_facility_id', unique_key='provider_facility_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'provider_facilities')) }}
+    {{ live_rows('provider_facilities') }}
 ),
 
 renamed as (

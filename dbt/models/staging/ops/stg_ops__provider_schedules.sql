@@ -1,9 +1,9 @@
-{{ config(order_by='provider_schedule_id') }}
+{{ config(order_by='provider_schedule_id', unique_key='provider_schedule_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'provider_schedules')) }}
+    {{ live_rows('provider_schedules') }}
 ),
 
 renamed as (

@@ -1,9 +1,9 @@
-{{ config(order_by='provider_time_off_id') }}
+{{ config(order_by='provider_time_off_id', unique_key='provider_time_off_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'provider_time_off')) }}
+    {{ live_rows('provider_time_off') }}
 ),
 
 renamed as (

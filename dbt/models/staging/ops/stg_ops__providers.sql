@@ -1,9 +1,9 @@
-{{ config(order_by='provider_id') }}
+{{ config(order_by='provider_id', unique_key='provider_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'providers')) }}
+    {{ live_rows('providers') }}
 ),
 
 renamed as (

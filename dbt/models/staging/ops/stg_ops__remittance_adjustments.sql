@@ -1,9 +1,9 @@
-{{ config(order_by='remittance_adjustment_id') }}
+{{ config(order_by='remittance_adjustment_id', unique_key='remittance_adjustment_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'remittance_adjustments')) }}
+    {{ live_rows('remittance_adjustments') }}
 ),
 
 renamed as (

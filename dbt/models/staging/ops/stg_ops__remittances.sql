@@ -1,9 +1,9 @@
-{{ config(order_by='remittance_id') }}
+{{ config(order_by='remittance_id', unique_key='remittance_id') }}
 
 with
 
 source as (
-    {{ latest_versions(source('ops', 'remittances')) }}
+    {{ live_rows('remittances') }}
 ),
 
 renamed as (
