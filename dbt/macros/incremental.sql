@@ -116,7 +116,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of every keyed incremental model. -#}
+{#- Post-hook of the staging and intermediate folders (dbt_project.yml). -#}
 {% macro drop_changed_keys() -%}
     drop table if exists {{ changed_keys_relation() }}
 {%- endmacro %}

@@ -5,8 +5,7 @@
     config(
         order_by='appointment_id',
         unique_key='appointment_id',
-        pre_hook="{{ stage_changed_keys('appointment_id', changed_appointment_ids(), ['facilities']) }}",
-        post_hook="{{ drop_changed_keys() }}"
+        pre_hook="{{ stage_changed_keys('appointment_id', changed_appointment_ids(), ['facilities']) }}"
     )
 }}
 

@@ -16,8 +16,7 @@
     config(
         order_by='(patient_id, account_id, side, posted_date)',
         unique_key='patient_id',
-        pre_hook="{{ stage_changed_keys('patient_id', changed_ar_patient_ids()) }}",
-        post_hook="{{ drop_changed_keys() }}"
+        pre_hook="{{ stage_changed_keys('patient_id', changed_ar_patient_ids()) }}"
     )
 }}
 

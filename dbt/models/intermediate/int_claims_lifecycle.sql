@@ -6,8 +6,7 @@
     config(
         order_by='claim_id',
         unique_key='claim_id',
-        pre_hook="{{ stage_changed_keys('claim_id', changed_claim_ids()) }}",
-        post_hook="{{ drop_changed_keys() }}"
+        pre_hook="{{ stage_changed_keys('claim_id', changed_claim_ids()) }}"
     )
 }}
 

@@ -6,8 +6,7 @@
     config(
         order_by='encounter_id',
         unique_key='encounter_id',
-        pre_hook="{{ stage_changed_keys('encounter_id', changed_encounter_ids(), ['facilities', 'payers', 'fee_schedule']) }}",
-        post_hook="{{ drop_changed_keys() }}"
+        pre_hook="{{ stage_changed_keys('encounter_id', changed_encounter_ids(), ['facilities', 'payers', 'fee_schedule']) }}"
     )
 }}
 
