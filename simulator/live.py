@@ -56,15 +56,18 @@ class LiveSimulator:
     def _call(self, method: str, path: str, **kw) -> httpx.Response:
         if time.monotonic() - self._token_at > 1800:
             self._login()
-        self._pace()
-        self.requests += 1
-        r = self.client.request(method, f"{API}{path}", **kw)
+        r = self._send(method, path, **kw)
         if r.status_code == 401:
             self._login()
-            r = self.client.request(method, f"{API}{path}", **kw)
+            r = self._send(method, path, **kw)
         if r.status_code >= 400:
             self.errors += 1
         return r
+
+    def _send(self, method: str, path: str, **kw) -> httpx.Response:
+        self._pace()
+        self.requests += 1
+        return self.client.request(method, f"{API}{path}", **kw)
 
     def _pace(self) -> None:
         now = time.monotonic()
@@ -153,8 +156,8 @@ class LiveSimulator:
 
     def run(self, duration: float | None = None) -> None:
         self._login()
+        started = time.monotonic()  # discovery's requests are paced and counted too
         self._discover()
-        started = time.monotonic()
         try:
             while duration is None or time.monotonic() - started < duration:
                 self.step()
