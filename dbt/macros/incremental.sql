@@ -1,9 +1,7 @@
 {#- Incremental models and late-arriving data
     -------------------------------------------
-    Every layer is incremental, and an incremental run must equal a full rebuild. Each model stores
-    a watermark (staging: each row's own `_replicated_at`; the other layers: `_source_watermark`, the
-    newest change their already-built inputs held) and looks at the raw rows replicated after it
-    minus a lookback (rows may become visible slightly out of order): every version, deletes
+    Every layer is incremental, and an incremental run must equal a full rebuild. A run looks at the
+    raw rows replicated after the model's watermark (macros/watermarks.sql): every version, deletes
     included, so old and new values both count (a moved or deleted row must leave its old place).
     Those rows name the keys (entities) the run recomputes; the pre-hook `stage_changed_keys()`
     stages them once in `<model>__changed_keys`, and the post-hook drops that table.
@@ -15,48 +13,14 @@
       the body recomputes whole the months the changed keys are in now and were in at the last
       build; the post-hook drops a month a move or delete emptied. No mutation.
     - fct_ar_aging_daily recomputes from the first day a change can move a balance.
-    Recomputing is idempotent, so the lookback overlap and re-delivered rows are harmless. The raw
+    Recomputing is idempotent, so re-delivered rows and a watermark that lags are harmless. The raw
     tables have a minmax index on `_replicated_at` (warehouse/raw_schema.py) for these scans. -#}
-
-{#- The column holding a model's watermark: staging rows carry their raw `_replicated_at` (a unit
-    test's input fixture is named `__dbt__cte__stg_...`). -#}
-{% macro watermark_column(relation=none) -%}
-    {{ '_replicated_at' if 'stg_ops__' in (relation or this).identifier else '_source_watermark' }}
-{%- endmacro %}
-
-{#- The newest change the (already built) inputs of a model hold: the watermark of the models above
-    staging. Taken from the inputs, not from raw, so that it never claims changes they had not seen
-    (raw keeps replicating during a run, and `dbt run -s model` leaves its inputs as they are). -#}
-{% macro inputs_watermark(relations) -%}
-    assumeNotNull((
-        select max(loaded_at)
-        from (
-            {%- for relation in relations %}
-            select max({{ watermark_column(relation) }}) as loaded_at from {{ relation }}
-            {%- if not loop.last %} union all{% endif %}
-            {%- endfor %}
-        )
-    ))
-{%- endmacro %}
-
-{#- An entity fact's watermark: its inputs', and never older than its last build's (an input's can go
-    back when deleted rows held it), so that the rows a run writes are its newest. -#}
-{% macro fact_watermark(relations) -%}
-    {%- if is_incremental() -%}
-    greatest({{ inputs_watermark(relations) }}, assumeNotNull((select max(_source_watermark) from {{ this }})))
-    {%- else -%}
-    {{ inputs_watermark(relations) }}
-    {%- endif -%}
-{%- endmacro %}
 
 {#- Raw rows replicated since the previous build of this model (all versions, deletes included). -#}
 {% macro changed_rows(table, columns='id') -%}
     select {{ columns }}
     from {{ source('ops', table) }}
-    where _replicated_at > (
-        select max({{ watermark_column() }}) - toIntervalMinute({{ var('incremental_lookback_minutes') }})
-        from {{ this }}
-    )
+    where _replicated_at > {{ model_watermark(this.identifier) }}
 {%- endmacro %}
 
 {#- Values of a nullable column among the changed rows (every version), nulls dropped. -#}
@@ -76,7 +40,7 @@
 
 {#- The keys a keyed incremental run recomputes are staged once, by the pre-hook, in a small table
     beside the model: its body, its deletes and its post-hook then agree on one set (a set computed
-    twice could differ, since the deletes move the watermark it is computed from). The post-hook drops
+    twice could differ: raw keeps replicating during the run). The post-hook drops
     the table; one left by a run that failed half-way is added to the next run's keys. -#}
 {% macro changed_keys_relation() -%}
     `{{ this.schema }}`.`{{ this.identifier }}__changed_keys`
@@ -138,8 +102,8 @@
 
 {#- The ids a staging model must replace: those replicated since its watermark whose staged row is
     not their newest version (by `_version`; a re-delivered copy may differ and is simply redone).
-    The watermark of a table that stopped changing stays put, so without this check every run would
-    redo its last lookback window. -#}
+    The ids replicated in the lookback before the last run's start were mostly staged by that run;
+    this check keeps them from being redone. -#}
 {% macro changed_staging_ids(table, key) -%}
     select raw_newest.id
     from (

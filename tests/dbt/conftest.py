@@ -6,9 +6,10 @@ through the ops service layer into a SQLite operational store, replicates it wit
 (models, data tests and unit tests) through `warehouse.dbt_runner`. It keeps the full-build SQL that build
 compiled for the incremental facts and the singular invariant tests, lets late data arrive (a back-dated
 remittance and payment, a rescheduled visit, a replaced schedule), replicates again, runs the incremental
-build and `dbt docs generate`. Tests then compare the incremental facts with their full-build SQL run on
-the same data, re-run the invariants, and compare the marts with the ops store.
-dbt parse/compile is slow: dbt runs three times per session (one xdist group), never per test.
+build (after two partial runs that leave STALE_INPUT behind its peers) and `dbt docs generate`. Tests
+then compare the incremental facts with their full-build SQL run on the same data, re-run the invariants,
+and compare the marts with the ops store.
+dbt parse/compile is slow: dbt runs five times per session (one xdist group), never per test.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ from warehouse.embedded.process import start_server
 from warehouse.replication import Replicator
 
 USER, PASSWORD = "pms_dbt_test", "dbt-test-password-4e1a"
-# No lookback: the test replicates sequentially, so which partitions a late change recomputes is exact.
-DBT_VARS = json.dumps({"as_of_date": AS_OF.isoformat(), "incremental_lookback_minutes": 0})
+# No lookback: the test replicates before each run starts, so which partitions a late change recomputes is exact.
+DBT_VARS = json.dumps({"as_of_date": AS_OF.isoformat(), "incremental_lookback_seconds": 0})
+# Built before the late data is replicated, then left out of the next run: the models reading it are
+# rebuilt from a stale input beside fresh ones (as a partial Dagster run leaves them), and the run after
+# must still pick up its late rows.
+STALE_INPUT = "stg_ops__payments"
 INCREMENTAL_FACTS = ("fct_ar_aging_daily", "fct_claims", "fct_payments", "fct_appointments")
 # Every incremental model (schema, name, the key its rows are ordered by for comparison).
 STAGING_TABLES = ("adjustments", "appointment_status_events", "appointments", "claim_lines", "claim_status_events",
@@ -67,6 +72,7 @@ class MartsSession:
     ops_engine: Engine
     built: Built
     build: DbtStep
+    stale: list[DbtStep]  # the partial runs before `incremental` (STALE_INPUT)
     incremental: DbtStep
     docs: DbtStep
     target_dir: Path
@@ -143,12 +149,14 @@ def marts(tmp_path_factory) -> Iterator[MartsSession]:
             full_build_sql = {m: _read(compiled / "models", f"{m}.sql") for _, m in INCREMENTAL_MODELS}
             invariant_sql = {p.stem: p.read_text() for p in (compiled / "tests").glob("*.sql")}
 
+            stale = [_dbt(url, target, "run", "-s", STALE_INPUT)]
             builder.late_changes()
             _replicate(engine, client)
+            stale.append(_dbt(url, target, "run", "--exclude", STALE_INPUT))
             incremental = _dbt(url, target, "run")
             docs = _dbt(url, target, "docs", "generate", "--no-compile")
         client.close()
-        yield MartsSession(url, engine, built, build, incremental, docs, target, full_build_sql, invariant_sql)
+        yield MartsSession(url, engine, built, build, stale, incremental, docs, target, full_build_sql, invariant_sql)
         engine.dispose()
     finally:
         handle.stop()

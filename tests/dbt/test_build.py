@@ -37,6 +37,8 @@ def test_build_passes_every_model_test_and_unit_test(marts):
 
 
 def test_incremental_run_succeeds(marts):
+    for step in marts.stale:
+        assert step.returncode == 0 and not step.failures(), (step.args, step.output, step.failures())
     assert marts.incremental.returncode == 0, marts.incremental.output
     assert not marts.incremental.failures(), marts.incremental.failures()
     models_run = {r["unique_id"].split(".")[-1] for r in marts.incremental.results}

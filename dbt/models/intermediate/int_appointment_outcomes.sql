@@ -117,8 +117,7 @@ final as (
         toUInt8(rescheduled_from_appointment_id is not null) as is_reschedule,
         toUInt8(successor_count > 0) as was_rescheduled,
         toUInt8(encounter_id is not null) as has_encounter,
-        {{ inputs_watermark([ref('stg_ops__appointments'), ref('stg_ops__appointment_status_events'),
-                             ref('stg_ops__encounters'), ref('stg_ops__facilities')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from joined
 )
 

@@ -206,7 +206,7 @@ final as (
         payer_id,
         date_of_service,
         {{ money('balance') }} as balance,
-        {{ inputs_watermark([ref('int_ar_transactions')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from (
         select * from standalone_debits
         union all

@@ -286,9 +286,7 @@ final as (
         posted_at,
         assumeNotNull(posted_date) as posted_date,
         {{ money('assumeNotNull(amount)') }} as amount,
-        {{ inputs_watermark([ref('int_encounters_summarized'), ref('int_claims_lifecycle'), ref('stg_ops__remittances'),
-                             ref('stg_ops__remittance_adjustments'), ref('stg_ops__payments'),
-                             ref('stg_ops__adjustments'), ref('stg_ops__facilities')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from unioned
 )
 

@@ -322,10 +322,7 @@ final as (
                 - {{ local_date('first_submitted_at_', 'timezone') }}) as days_to_payment,
         timezone,
         created_at,
-        {{ inputs_watermark([ref('stg_ops__claims'), ref('stg_ops__claim_lines'), ref('stg_ops__claim_status_events'),
-                             ref('stg_ops__remittances'), ref('stg_ops__remittance_adjustments'),
-                             ref('stg_ops__payments'), ref('stg_ops__adjustments'), ref('stg_ops__encounters'),
-                             ref('stg_ops__facilities'), ref('stg_ops__payers')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from joined
 )
 

@@ -123,9 +123,7 @@ final as (
         coalesce(live_claims.live_claim_count, 0) as live_claim_count,
         coalesce(live_claims.claim_payer_id, primary_coverage.coverage_payer_id, {{ unknown_key() }}) as payer_id,
         toUInt8(live_claims.first_live_claim_id is null and primary_coverage.coverage_payer_id is null) as is_self_pay,
-        {{ inputs_watermark([ref('stg_ops__encounters'), ref('stg_ops__encounter_lines'), ref('stg_ops__fee_schedule'),
-                             ref('stg_ops__claims'), ref('stg_ops__coverages'), ref('stg_ops__payers'),
-                             ref('stg_ops__facilities')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from encounters
     left join line_totals on encounters.encounter_id = line_totals.encounter_id
     left join live_claims on encounters.encounter_id = live_claims.encounter_id

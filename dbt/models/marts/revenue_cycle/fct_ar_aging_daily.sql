@@ -72,7 +72,7 @@ final as (
         {{ money('-sumIf(balance, balance < 0)') }} as credit_balance,
         countIf(balance > 0) as open_accounts,
         countIf(balance < 0) as credit_accounts,
-        {{ inputs_watermark([ref('int_ar_balance_history')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from account_days
     group by date, facility_id, provider_id, payer_id, responsibility, aging_bucket
 )

@@ -77,7 +77,7 @@ final as (
         first_insurance_payment_date,
         days_to_submit,
         days_to_payment,
-        {{ fact_watermark([ref('int_claims_lifecycle')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from claims
     {% if is_incremental() -%}
     where toYYYYMM(date_of_service) in (select month from affected_months)

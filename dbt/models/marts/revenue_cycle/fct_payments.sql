@@ -71,7 +71,7 @@ final as (
         toUInt8(claim_id is not null) as is_applied,
         date_of_service,
         toInt32(received_date - date_of_service) as days_from_service,
-        {{ fact_watermark([ref('stg_ops__payments'), ref('int_claims_lifecycle'), ref('stg_ops__facilities')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from enriched
     {% if is_incremental() -%}
     where toYYYYMM(received_date) in (select month from affected_months)

@@ -55,7 +55,7 @@ final as (
         is_reschedule,
         was_rescheduled,
         has_encounter,
-        {{ fact_watermark([ref('int_appointment_outcomes')]) }} as _source_watermark
+        {{ reflected_through() }} as _source_watermark
     from appointments
     {% if is_incremental() -%}
     where toYYYYMM(start_date) in (select month from affected_months)
