@@ -35,6 +35,7 @@ bench: $(STAMP) browser
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks.seed_bench --scale large --backend sqlite
 	$(MAKE) bench-large
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks.ml_bench
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks.noshow_ceiling --scale small
 
 bench-large: $(STAMP) browser
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks.seed_bench --scale large --backend postgres \

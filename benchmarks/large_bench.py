@@ -392,7 +392,10 @@ class Bench:
                       "| aggregate | raw.* s | rows | total | marts s | rows | total |", "|---|---:|---:|---:|---:|---:|---:|"]
             lines += [f"| {name} | {q['raw_seconds']} | {q['raw_rows']} | {q['raw_total']} | {q['mart_seconds']} | "
                       f"{q['mart_rows']} | {q['mart_total']} |" for name, q in x.items() if isinstance(q, dict)]
-            lines.append("")
+            lines += ["", "The raw A/R query is the shortcut an analyst would write: claims only, UTC dates. It "
+                      "leaves out what KPIS.md counts (unbilled visits, self-pay, payments and adjustments not "
+                      "applied to a claim, the facility's local day), so its total is lower and its cost a "
+                      "lower bound; tests/dbt/test_reconciliation.py holds the mart to the API's own balances.", ""]
             if "dbt_full" in r and "materialisation" in r:
                 bound = 2 * x["raw_sum_seconds"] + r["materialisation"]["seconds"]
                 lines += [f"Target check: full run {r['dbt_full']['seconds']} s against 2 × {x['raw_sum_seconds']} s "
