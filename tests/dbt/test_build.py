@@ -47,7 +47,7 @@ def test_incremental_run_succeeds(marts):
 
 @pytest.mark.parametrize("name", ["assert_ar_buckets_sum_to_total", "assert_ar_equals_postings_to_date",
                                   "assert_kpi_period_rates_between_zero_and_one",
-                                  "assert_kpi_daily_reconciles_with_facts"])
+                                  "assert_kpi_daily_reconciles_with_facts", "assert_ar_aging_matches_balance_history"])
 def test_invariants_still_hold_after_the_incremental_run(marts, name):
     assert marts.query_compiled(marts.invariant_sql[name]) == []
 
