@@ -24,9 +24,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from benchmarks.machine import machine
+from ml.no_show.train import time_cut
 from simulator import engine, noshow
 from simulator.practice import build
 from simulator.scales import SCALES
@@ -42,16 +44,16 @@ def simulate(scale: str, seed: int, anchor: date) -> dict[str, np.ndarray]:
     arrivals: list[tuple] = []
     law = noshow.no_show_probability
     arrive = engine.FacilitySim._arrive
-    current: list = []
+    arriving = [None]  # the visit whose law is being evaluated
 
     def recording_law(*args, **kwargs):
         p = law(*args, **kwargs)
         trait = args[7] if len(args) > 7 else kwargs.get("trait", 0.0)
-        arrivals.append((current[-1], _logit(law(*args[:7])), trait))
+        arrivals.append((arriving[0], _logit(p) - trait, trait))
         return p
 
     def recording_arrive(self, t, visit):
-        current.append(visit)
+        arriving[0] = visit
         arrive(self, t, visit)
 
     noshow.no_show_probability, engine.FacilitySim._arrive = recording_law, recording_arrive
@@ -66,7 +68,6 @@ def simulate(scale: str, seed: int, anchor: date) -> dict[str, np.ndarray]:
         "patient": np.array([v.patient for v, _, _ in settled]),
         "start": np.array([v.start for v, _, _ in settled], dtype=np.int64),
         "booked": np.array([v.booked_at for v, _, _ in settled], dtype=np.int64),
-        "day": np.array([v.day.toordinal() for v, _, _ in settled]),
         "x": np.array([x for _, x, _ in settled]),
         "trait": np.array([tr for _, _, tr in settled]),
         "y": np.array([v.status == "no_show" for v, _, _ in settled], dtype=np.int8),
@@ -100,10 +101,10 @@ def with_history(v: dict[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def holdout(day: np.ndarray) -> np.ndarray:
-    """The latest TEST_FRACTION of visits, whole start days (as ml/no_show/train.time_cut)."""
-    cut = np.quantile(day, 1.0 - TEST_FRACTION, method="lower")
-    return day >= cut
+def holdout(start: np.ndarray) -> np.ndarray:
+    """The no-show model's own holdout (ml/no_show/train.time_cut) on the visits' starts."""
+    starts_at = pd.Series(pd.to_datetime(start, unit="s", utc=True))
+    return (starts_at >= time_cut(starts_at, TEST_FRACTION)).to_numpy()
 
 
 def main() -> None:
@@ -117,7 +118,7 @@ def main() -> None:
     started = time.perf_counter()
     v = simulate(args.scale, args.seed, args.anchor)
     simulated = time.perf_counter() - started
-    test = holdout(v["day"])
+    test = holdout(v["start"])
     y = v["y"][test]
     rows = []
     for name, p in (("law + trait (hidden from any model)", _sigmoid(v["x"] + v["trait"])),
@@ -130,7 +131,7 @@ def main() -> None:
              f"Machine: {machine('at the end')}. Seed {args.seed}, history to {args.anchor}. "
              f"`python -m benchmarks.noshow_ceiling --scale {args.scale} --anchor {args.anchor}`; "
              f"simulation {simulated:.0f} s.", "",
-             f"{len(v['y']):,} kept-or-missed visits, {int(test.sum()):,} in the holdout (latest 20 % by start day); "
+             f"{len(v['y']):,} kept-or-missed visits, {int(test.sum()):,} in the holdout (latest 20 % by start); "
              f"no-show rate {v['y'].mean():.1%}. Brier of the training base rate: {base:.4f}.", "",
              "| predictor | ROC AUC | Brier |", "|---|---:|---:|"]
     lines += [f"| {name} | {auc:.3f} | {brier:.4f} |" for name, auc, brier in rows]

@@ -36,8 +36,8 @@ def test_the_ceiling_sits_between_the_law_alone_and_the_hidden_trait():
     v = ceiling.simulate("demo", 42, date(2025, 11, 1))
     assert (noshow.no_show_probability, engine.FacilitySim._arrive) == (law, arrive)  # restored
     assert 0.12 < v["y"].mean() < 0.22
-    test = ceiling.holdout(v["day"])
-    assert 0.15 < test.mean() < 0.25 and v["day"][test].min() > v["day"][~test].max()
+    test = ceiling.holdout(v["start"])
+    assert 0.15 < test.mean() < 0.25 and v["start"][test].min() > v["start"][~test].max()
     auc = {name: roc_auc_score(v["y"][test], p[test]) for name, p in (
         ("trait", ceiling._sigmoid(v["x"] + v["trait"])), ("history", ceiling.with_history(v)),
         ("law", ceiling._sigmoid(v["x"])))}
