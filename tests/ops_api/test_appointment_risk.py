@@ -12,12 +12,14 @@ from pms.settings import get_settings
 from tests.warehouse.conftest import TEST_PASSWORD, TEST_USER, embedded_server  # noqa: F401
 
 
-def book(client, admin, make, hours_from_now: int):
+def book(client, admin, make, days_from_now: int):
+    """A 20-minute visit at 15:00 UTC (10:00 or 11:00 in New York) some days ahead: inside the schedule at any
+    wall-clock time the suite runs, where "now + N hours" can straddle local midnight."""
     facility = make.facility()
     provider = make.provider([facility])
     make.schedule(provider, facility)
     patient = make.patient(facility)
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=hours_from_now)
+    start = (datetime.now(UTC) + timedelta(days=days_from_now)).replace(hour=15, minute=0, second=0, microsecond=0)
     r = client.post("/api/v1/appointments", headers=admin, json={
         "patient_id": str(patient.id), "provider_id": str(provider.id), "facility_id": str(facility.id),
         "starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=20)).isoformat(),
@@ -38,7 +40,7 @@ def warehouse_url(embedded_server, monkeypatch):  # noqa: F811
 
 @pytest.mark.warehouse
 def test_list_shows_latest_score(client, admin, make, warehouse_url):
-    scored, unscored = book(client, admin, make, 30), book(client, admin, make, 50)
+    scored, unscored = book(client, admin, make, 2), book(client, admin, make, 3)
     ch = risk.get_client()
     ensure_schema(ch)
     write_scores(ch, pd.DataFrame({"appointment_id": [scored], "probability": [0.2]}), "v1")
@@ -55,7 +57,7 @@ def test_list_works_when_warehouse_is_down(client, admin, make, monkeypatch):
     get_settings.cache_clear()
     monkeypatch.setattr(risk, "_down_until", 0.0)
     try:
-        appointment = book(client, admin, make, 30)
+        appointment = book(client, admin, make, 2)
         r = client.get("/api/v1/appointments", headers=admin)
         assert r.status_code == 200
         assert r.json()["items"][0]["id"] == appointment and r.json()["items"][0]["no_show_probability"] is None

@@ -54,7 +54,8 @@ def build_world(client: TestClient, make: Factory, admin: dict, patient: dict | 
     world.ids["coverage_id"] = _created(client.post(f"{url}/coverages", headers=admin, json={
         "payer_id": str(payer.id), "member_id": member_id or f"W{n:08d}", "group_number": f"G{n}",
         "effective_from": "2020-01-01"}), "coverage")["id"]
-    visit = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    # 15:00 UTC is mid-morning in New York: the visit never straddles the facility's midnight, whenever this runs
+    visit = (datetime.now(UTC) - timedelta(days=3)).replace(hour=15, minute=0, second=0, microsecond=0)
     world.ids["appointment_id"] = _created(client.post("/api/v1/appointments", headers=admin, json={
         "patient_id": world.ids["patient_id"], "provider_id": str(provider.id), "facility_id": str(facility.id),
         "starts_at": visit.isoformat(), "ends_at": (visit + timedelta(minutes=30)).isoformat(),
