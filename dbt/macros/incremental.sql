@@ -12,6 +12,11 @@
     - Entity facts, partitioned by month (`insert_overwrite` = ALTER TABLE ... REPLACE PARTITION):
       the body recomputes whole the months the changed keys are in now and were in at the last
       build; the post-hook drops a month a move or delete emptied. No mutation.
+    - fct_claim_denials (`append`) is keyed by claim: a changed claim's denial rows are deleted and
+      recomputed whole.
+    - Aggregate facts (fct_provider_productivity, day x provider): the pre-hook
+      `stage_changed_months()` stages the months a change can move in `<model>__changed_months`;
+      the body recomputes those months whole and `drop_emptied_months()` drops one left empty.
     - fct_ar_aging_daily recomputes from the first day a change can move a balance.
     Recomputing is idempotent, so re-delivered rows and a watermark that lags are harmless. The raw
     tables have a minmax index on `_replicated_at` (warehouse/raw_schema.py) for these scans. -#}
@@ -262,31 +267,113 @@
 
 {#- Post-hook of the entity-grain facts. REPLACE PARTITION only swaps in months the recomputed data
     has rows in, so a month a move or a delete emptied keeps its old rows: such a month holds changed
-    keys but no row of this run (whose watermark is the newest: the facts' watermark never goes
-    back). It is dropped whole, a metadata operation (no mutation). -#}
+    keys but no row of this run. It is dropped whole, a metadata operation (no mutation). -#}
 {% macro drop_emptied_partitions(key, month_expression) -%}
+    {{ drop_partitions_not_rebuilt(month_expression, changed_keys_relation(), keyed_by(key)) }}
+{%- endmacro %}
+
+{#- Drops the months holding rows `staged_filter` names whose rows are older than this run's
+    watermark (not rebuilt: the run had no row for them), then the staged table. Compared with this
+    run's own watermark, not the table's newest: a run that inserted nothing must still drop. -#}
+{% macro drop_partitions_not_rebuilt(month_expression, staged_relation, staged_filter) -%}
     {%- if execute and is_incremental() -%}
-        {%- set keys = changed_keys_relation() -%}
-        {%- set staged = run_query("select count() from system.tables where database = '" ~ this.schema
-                                   ~ "' and name = '" ~ this.identifier ~ "__changed_keys'").rows[0][0] -%}
-        {%- if staged > 0 -%}
+        {%- set staged = run_query("exists table " ~ staged_relation).rows[0][0] -%}
+        {%- if staged -%}
             {%- set emptied -%}
                 select month
                 from (
-                    select
-                        {{ month_expression }} as month,
-                        max(_source_watermark) as watermark,
-                        countIf({{ keyed_by(key) }}) as changed_rows
+                    select {{ month_expression }} as month, max(_source_watermark) as watermark
                     from {{ this }}
+                    where {{ staged_filter }}
                     group by month
                 )
-                where changed_rows > 0
-                  and watermark < (select max(_source_watermark) from {{ this }})
+                where watermark < {{ reflected_through() }}
             {%- endset -%}
             {%- for row in run_query(emptied).rows -%}
                 {%- do run_query('alter table ' ~ this ~ ' drop partition ' ~ row[0]) -%}
             {%- endfor -%}
         {%- endif -%}
     {%- endif -%}
-    drop table if exists {{ changed_keys_relation() }}
+    drop table if exists {{ staged_relation }}
+{%- endmacro %}
+
+{#- Aggregate facts (a row per provider and day: no entity key) recompute months, not keys. The
+    pre-hook stages once, in `<model>__changed_months`, the months `months_sql` names (the months a
+    change can reach; every month of the table when reference data changed); the body reads its
+    inputs for those months only (`in_changed_months()`), insert_overwrite swaps them in, and the
+    post-hook `drop_emptied_months()` drops a staged month left with no row. -#}
+{% macro changed_months_relation() -%}
+    `{{ this.schema }}`.`{{ this.identifier }}__changed_months`
+{%- endmacro %}
+
+{% macro in_changed_months(month_expression) -%}
+    {{ month_expression }} in (select month from {{ changed_months_relation() }})
+{%- endmacro %}
+
+{% macro stage_changed_months(months_sql, day_column, reference_tables=['facilities', 'payers']) -%}
+    {%- set months = changed_months_relation() -%}
+    {%- if execute and is_incremental() -%}
+        {%- do run_query('create table if not exists ' ~ months ~ ' (month UInt32) engine = MergeTree order by month') -%}
+        {%- set staged -%}
+            insert into {{ months }}
+            select * from ({{ months_sql }})
+            union distinct
+            select distinct toYYYYMM({{ day_column }}) from {{ this }} where {{ reference_data_changed(reference_tables) }}
+        {%- endset -%}
+        {%- do run_query(staged) -%}
+    {%- elif execute -%}
+        {%- do run_query('drop table if exists ' ~ months) -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}
+
+{% macro drop_emptied_months(month_expression) -%}
+    {{ drop_partitions_not_rebuilt(month_expression, changed_months_relation(), in_changed_months(month_expression)) }}
+{%- endmacro %}
+
+{#- The months of UTC timestamps' facility-local days (any timezone is within a day of UTC). -#}
+{% macro months_around(timestamp) -%}
+    arrayJoin([toYYYYMM(toDate({{ timestamp }}) - 1), toYYYYMM(toDate({{ timestamp }}) + 1)])
+{%- endmacro %}
+
+{#- The months of fct_provider_productivity a change can reach: every version's date (old and new) of
+    the appointments, visits and payments a change can alter there (a visit's wRVUs and charges are
+    its lines'; a payment's provider is its claim's, so payments on changed claims and on claims of
+    changed visits); the days whose availability differs from what the table holds (the availability
+    model is rebuilt whole: any schedule, time off or bounds change); and the months between the
+    table's last day and "today" (days entering or leaving the window). -#}
+{% macro changed_productivity_months() -%}
+    select {{ months_around('starts_at') }} from {{ source('ops', 'appointments') }}
+    where id in ({{ changed_appointment_ids() }})
+    union distinct
+    select toYYYYMM(date_of_service) from {{ source('ops', 'encounters') }}
+    where id in ({{ changed_rows('encounters') }})
+       or id in ({{ changed_rows('encounter_lines', 'encounter_id') }})
+    union distinct
+    select {{ months_around('received_at') }} from {{ source('ops', 'payments') }}
+    where id in ({{ changed_rows('payments') }})
+       or claim_id in (
+           {{ changed_rows('claims') }}
+           union distinct
+           select id from {{ source('ops', 'claims') }} where encounter_id in ({{ changed_rows('encounters') }})
+       )
+    union distinct
+    select toYYYYMM(date)
+    from (
+        select provider_id, date, sum(scheduled_minutes) as scheduled, sum(time_off_minutes) as time_off, 1 as side
+        from {{ ref('int_provider_availability_daily') }}
+        where date <= {{ as_of_date() }}
+        group by provider_id, date
+        union all
+        select provider_id, date, scheduled_minutes, time_off_minutes, -1
+        from {{ this }}
+        where scheduled_minutes > 0
+    )
+    group by provider_id, date, scheduled, time_off
+    having sum(side) != 0
+    union distinct
+    select toYYYYMM(addMonths(toStartOfMonth(least(last_day, today)), toInt32(number)))
+    from (select (select max(date) from {{ this }}) as last_day, {{ as_of_date() }} as today)
+    array join range(toUInt32(dateDiff('month', toStartOfMonth(least(last_day, today)),
+                                       toStartOfMonth(greatest(last_day, today))) + 1)) as number
 {%- endmacro %}

@@ -38,7 +38,8 @@ DBT_VARS = json.dumps({"as_of_date": AS_OF.isoformat(), "incremental_lookback_se
 # rebuilt from a stale input beside fresh ones (as a partial Dagster run leaves them), and the run after
 # must still pick up its late rows.
 STALE_INPUT = "stg_ops__payments"
-INCREMENTAL_FACTS = ("fct_ar_aging_daily", "fct_claims", "fct_payments", "fct_appointments")
+INCREMENTAL_FACTS = ("fct_ar_aging_daily", "fct_claims", "fct_payments", "fct_appointments", "fct_claim_denials",
+                     "fct_provider_productivity")
 # Every incremental model (schema, name, the key its rows are ordered by for comparison).
 STAGING_TABLES = ("adjustments", "appointment_status_events", "appointments", "claim_lines", "claim_status_events",
                   "claims", "coverages", "encounter_diagnoses", "encounter_lines", "encounters", "facilities",

@@ -98,9 +98,14 @@ class PracticeBuilder:
             self.make.coverage(self.built.patients["gus"], self.self_pay, effective_from=date(2024, 1, 1))
 
     def _schedule(self, provider: Provider, templates, time_off=()) -> None:
+        """Templates are (weekday, start, end, facility[, effective_from, effective_to]): from 2025 by default."""
+        rows = []
+        for weekday, start, end, facility, *effective in templates:
+            since, until = effective or (date(2025, 1, 1), None)
+            rows.append(ScheduleTemplate(weekday=weekday, start_time=start, end_time=end, facility_id=facility.id,
+                                         effective_from=since, effective_to=until))
         data = ScheduleIn(
-            templates=[ScheduleTemplate(weekday=d, start_time=s, end_time=e, facility_id=f.id,
-                                        effective_from=date(2025, 1, 1)) for d, s, e, f in templates],
+            templates=rows,
             time_off=[TimeOff(starts_at=s, ends_at=e, reason="vacation") for s, e in time_off])
         org.replace_schedule(self.db, provider, data)
         self.db.commit()
@@ -302,8 +307,9 @@ class PracticeBuilder:
     def late_changes(self) -> None:
         """What arrives after the first build and rewrites history (the incremental marts must follow):
         a remittance received 2026-03-20 but posted on AS_OF, a patient payment back-dated to 2026-02-20,
-        an upcoming visit moved to another month, a schedule replaced (its old rows deleted), a visit and
-        its claims moved to another month, and a payment and an adjustment deleted."""
+        an upcoming visit moved to another month, a schedule replaced from mid-June (its old rows deleted), the partial
+        payment's denied line written off, a visit and its claims moved to another month, and a payment and
+        an adjustment deleted."""
         d = date
         east, west = self.built.facilities["east"], self.built.facilities["west"]
         c = self.built.claims["late_remit"]
@@ -318,7 +324,11 @@ class PracticeBuilder:
             appointments.reschedule(self.db, self.system, self.built.appointments["upcoming"].id,
                                     AppointmentUpdate(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30)))
         with frozen_at(self.local(east, AS_OF, time(17, 0))):
-            self._schedule(self.built.providers["ada"], [(d, time(8), time(17), east) for d in range(5)])
+            # from 2026-06-15 Ada works until 17:00 (her earlier weeks keep their hours)
+            self._schedule(self.built.providers["ada"],
+                           [(wd, time(8), time(16), east, d(2025, 1, 1), d(2026, 6, 14)) for wd in range(5)]
+                           + [(wd, time(8), time(17), east, d(2026, 6, 15), None) for wd in range(5)])
+        self.adjust("fay", "write_off", "20.00", AS_OF, claim=self.built.claims["refund"])  # its CO-97 denial
         # Corrections made in the operational store (no service does these): Ivy's visit moves back to
         # April (both its claims leave May), and her unapplied payment and pending discount are deleted.
         ivy = self.built.patients["ivy"]

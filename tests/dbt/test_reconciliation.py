@@ -97,7 +97,9 @@ def test_claim_kpis_on_the_known_history(marts):
     assert appeal == [(1, 0, 1, 1, Decimal("30.00"), ZERO)]
     denials = marts.query("select carc_group_code, carc_reason_code, is_appealed, is_overturned, written_off_amount "
                           "from marts.fct_claim_denials order by denied_at")
-    assert denials == [("CO", "197", 1, 1, ZERO), ("CO", "50", 0, 0, Decimal("620.00")), ("CO", "97", 0, 0, ZERO)]
+    # the CO-97 line was written off after the first build (late_changes): the incremental run recomputed it
+    assert denials == [("CO", "197", 1, 1, ZERO), ("CO", "50", 0, 0, Decimal("620.00")),
+                       ("CO", "97", 0, 0, Decimal("20.00"))]
 
 
 def test_a_denial_is_not_a_write_off(marts):
@@ -142,15 +144,23 @@ def test_incremental_build_equals_a_full_rebuild(marts, schema, model):
 
 @pytest.mark.parametrize("fact, day, recomputed", [
     ("fct_ar_aging_daily", "date", {202602, 202603, 202604, 202605, 202606}),  # from Bob's 2026-02-20 payment on
-    ("fct_claims", "date_of_service", {202601, 202603, 202604}),  # Bob's and Eve's claims, Ivy's moved ones
-    ("fct_payments", "received_date", {202602, 202603}),  # the back-dated payment, the late remittance's
+    ("fct_claims", "date_of_service", {202601, 202603, 202604}),  # Bob's, Eve's and Fay's claims, Ivy's moved ones
+    ("fct_payments", "received_date", {202602, 202603, 202604}),  # back-dated, late remittance's, Fay's (write-off)
     ("fct_appointments", "start_date", {202605, 202608}),  # Ivy's (its visit moved), the moved one (July emptied)
+    # Bob's payment, the late remittance's, Ivy's moved visit and deleted payment, Ada's new hours (not January)
+    ("fct_provider_productivity", "date", {202602, 202603, 202604, 202605, 202606}),
 ])
 def test_late_data_recomputed_only_the_partitions_it_touches(marts, fact, day, recomputed):
     rows = marts.query(f"select toYYYYMM({day}) as month, _source_watermark = (select max(_source_watermark) "
                        f"from marts.{fact}) as fresh from marts.{fact} group by all")
     assert {month for month, fresh in rows if fresh} == recomputed
     assert any(not fresh for _, fresh in rows)
+
+
+def test_late_data_recomputed_only_the_denials_of_the_claims_it_touches(marts):
+    fresh = marts.query("select claim_id from marts.fct_claim_denials where _source_watermark = "
+                        "(select max(_source_watermark) from marts.fct_claim_denials)")
+    assert fresh == [(marts.built.claims["refund"].id,)]  # its denied line was written off
 
 
 def test_moved_appointment_left_its_old_month(marts):
@@ -164,7 +174,7 @@ def test_staging_dedupes_redelivered_versions_and_drops_deletes(marts):
     [(raw_rows, raw_ids)] = marts.query("select count(), uniqExact(id) from raw.provider_schedules")
     assert raw_rows > raw_ids  # re-delivered copies and old versions are there
     live = marts.query("select count() from staging.stg_ops__provider_schedules")
-    assert live == [(10,)]  # Ada's replaced week (5) and Ben's (5); the deleted templates are gone
+    assert live == [(15,)]  # Ada's replaced weeks (5 to mid-June, 5 after) and Ben's (5); the deleted ones are gone
     [(hours,)] = marts.query(
         "select max(end_minute - start_minute) / 60 from staging.stg_ops__provider_schedules s "
         "inner join staging.stg_ops__providers p on s.provider_id = p.provider_id where p.last_name = 'Byron'")

@@ -1,28 +1,46 @@
 -- One row per denial: a payer answer that denied the claim (status denied) or part of it (a
 -- partial payment carrying a denial), with its CARC reason and what happened next (appeal,
 -- overturn, write-off). Appeal rate = appealed ÷ denials; overturn rate = overturned ÷ appealed.
-{{ config(order_by='(facility_id, denied_date, denial_id)') }}
+-- Incremental by claim, as int_claims_lifecycle: every column is decided by the claim's own rows, so
+-- the changed claims' denials are deleted and recomputed from their inputs read for them only.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        order_by='(facility_id, denied_date, denial_id)',
+        pre_hook="{{ stage_changed_keys('claim_id', changed_claim_ids()) }}",
+        post_hook="{{ drop_changed_keys() }}"
+    )
+}}
+
+{% set changed = keyed_by('claim_id') if is_incremental() else none %}
 
 with
 
 remittances as (
     select * from {{ ref('stg_ops__remittances') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 remittance_adjustments as (
     select * from {{ ref('stg_ops__remittance_adjustments') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 status_events as (
     select * from {{ ref('stg_ops__claim_status_events') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 adjustments as (
     select * from {{ ref('stg_ops__adjustments') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 claims as (
     select * from {{ ref('int_claims_lifecycle') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 denials as (
@@ -107,7 +125,8 @@ final as (
         toUInt8(recoveries.overturned_at is not null) as is_overturned,
         coalesce(recoveries.recovered_amount, {{ zero_money() }}) as recovered_amount,
         coalesce(write_offs.written_off_amount, {{ zero_money() }}) as written_off_amount,
-        claims.claim_status as current_claim_status
+        claims.claim_status as current_claim_status,
+        {{ reflected_through() }} as _source_watermark
     from denials
     inner join claims on denials.claim_id = claims.claim_id
     left join largest_adjustments on denials.remittance_id = largest_adjustments.remittance_id

@@ -1,7 +1,21 @@
 -- One row per provider and day (from the first day of activity to today): availability, the
 -- appointments that started, completed visits and their work RVUs and charges, and payments
 -- posted that day on the provider's visits. Utilisation = booked_minutes ÷ available_minutes.
-{{ config(order_by='(provider_id, date)') }}
+-- Incremental by month (no entity key: a row sums many): the months a change can reach
+-- (changed_productivity_months()) are recomputed whole from their inputs read for those months only.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by='toYYYYMM(date)',
+        order_by='(provider_id, date)',
+        on_schema_change='fail',
+        pre_hook="{{ stage_changed_months(changed_productivity_months(), 'date', ['facilities', 'payers', 'fee_schedule']) }}",
+        post_hook="{{ drop_emptied_months('toYYYYMM(date)') }}"
+    )
+}}
+
+{% set changed = is_incremental() %}
 
 with
 
@@ -29,7 +43,7 @@ available as (
         sum(time_off_minutes) as time_off_minutes,
         sum(available_minutes) as available_minutes
     from availability
-    where date <= {{ as_of_date() }}
+    where date <= {{ as_of_date() }}{% if changed %} and {{ in_changed_months('toYYYYMM(date)') }}{% endif %}
     group by provider_id, date
 ),
 
@@ -45,7 +59,7 @@ booked as (
         sum(is_late_cancel) as appointments_late_cancelled,
         sumIf(duration_minutes, is_completed = 1 or is_checked_in = 1) as booked_minutes
     from appointments
-    where start_date <= {{ as_of_date() }}
+    where start_date <= {{ as_of_date() }}{% if changed %} and {{ in_changed_months('toYYYYMM(start_date)') }}{% endif %}
     group by provider_id, start_date
 ),
 
@@ -57,7 +71,7 @@ visits as (
         {{ money('sum(wrvus)') }} as wrvus,
         {{ money('sum(gross_charges)') }} as gross_charges
     from encounters
-    where date_of_service <= {{ as_of_date() }}
+    where date_of_service <= {{ as_of_date() }}{% if changed %} and {{ in_changed_months('toYYYYMM(date_of_service)') }}{% endif %}
     group by provider_id, date_of_service
 ),
 
@@ -68,7 +82,7 @@ collected as (
         {{ money('sum(amount)') }} as payments_received
     from payments
     where provider_id != {{ unknown_key() }}
-      and received_date <= {{ as_of_date() }}
+      and received_date <= {{ as_of_date() }}{% if changed %} and {{ in_changed_months('toYYYYMM(received_date)') }}{% endif %}
     group by provider_id, received_date
 ),
 
@@ -103,7 +117,8 @@ final as (
         toUInt8(coalesce(visits.visits, 0) > 0) as is_day_worked,
         coalesce(visits.wrvus, {{ zero_money() }}) as wrvus,
         coalesce(visits.gross_charges, {{ zero_money() }}) as gross_charges,
-        coalesce(collected.payments_received, {{ zero_money() }}) as payments_received
+        coalesce(collected.payments_received, {{ zero_money() }}) as payments_received,
+        {{ reflected_through() }} as _source_watermark
     from provider_days
     left join available on provider_days.provider_id = available.provider_id and provider_days.date = available.date
     left join booked on provider_days.provider_id = booked.provider_id and provider_days.date = booked.date
