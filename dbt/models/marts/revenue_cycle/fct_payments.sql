@@ -1,5 +1,6 @@
 -- One row per payment received (insurance or patient), on the facility-local day it was received.
--- Incremental: the months changed payments (or payments on changed claims) are in are recomputed whole.
+-- Incremental: the months changed payments (or payments on changed claims) are in are recomputed whole
+-- from the payments of those months only.
 {{
     config(
         materialized='incremental',
@@ -14,16 +15,39 @@
 
 with
 
+facilities as (
+    select * from {{ ref('stg_ops__facilities') }}
+),
+
+{% if is_incremental() -%}
+-- The months changed payments are received in now and were at the last build.
+affected_months as (
+    select toYYYYMM({{ local_date('payments.received_at', "coalesce(facilities.timezone, 'UTC')") }}) as month
+    from {{ ref('stg_ops__payments') }} as payments
+    left join facilities on payments.facility_id = facilities.facility_id
+    where {{ keyed_by('payments.payment_id') }}
+    union distinct
+    select toYYYYMM(received_date) as month
+    from {{ this }}
+    where {{ keyed_by('payment_id') }}
+),
+{%- endif %}
+
+-- Incremental runs read only the payments whose local day can fall in an affected month (any
+-- timezone is within a day of UTC) and the claims they name.
 payments as (
     select * from {{ ref('stg_ops__payments') }}
+    {% if is_incremental() -%}
+    where toYYYYMM(toDate(received_at) - 1) in (select month from affected_months)
+       or toYYYYMM(toDate(received_at) + 1) in (select month from affected_months)
+    {%- endif %}
 ),
 
 claims as (
     select * from {{ ref('int_claims_lifecycle') }}
-),
-
-facilities as (
-    select * from {{ ref('stg_ops__facilities') }}
+    {% if is_incremental() -%}
+    where claim_id in (select claim_id from payments where claim_id is not null)
+    {%- endif %}
 ),
 
 enriched as (
@@ -46,12 +70,6 @@ enriched as (
     left join claims on payments.claim_id = claims.claim_id
     left join facilities on payments.facility_id = facilities.facility_id
 ),
-
-{% if is_incremental() -%}
-affected_months as (
-    {{ affected_months('enriched', 'payment_id', 'toYYYYMM(received_date)') }}
-),
-{%- endif %}
 
 final as (
     select
