@@ -2,8 +2,8 @@
 hand-made marts of seed.py), and AppTests signed in as each role.
 
 Every test here that needs a stack is marked ``warehouse``. The hand-made stack takes seconds, so each
-xdist worker builds its own (``--dist loadgroup`` cannot keep tests together: xdist 3.8 renames
-``item._nodeid``, which pytest 9.2 no longer reads); the dbt-built one is used by a single test.
+xdist worker builds its own rather than queueing every page test on one worker; the dbt-built one is
+used by a single test.
 Settings point at a stack only while a test uses it.
 """
 

@@ -67,7 +67,7 @@ def _base(column_type: str | None) -> str | None:
 
 
 def test_dashboards_on_dbt_built_marts(real):
-    """One test, so one worker builds the marts (xdist's loadgroup does not group with pytest 9.2)."""
+    """One test, so one worker builds the marts."""
     # 1. The page tests' hand-made warehouse has dbt's columns, with the same (base) types.
     for table, columns in SCHEMA.items():
         built = dict(real.client().query("select name, type from system.columns where database = 'marts' "
