@@ -24,6 +24,23 @@
 
 with
 
+{% if changed -%}
+-- An incremental run reads its lookups for the changed patients only: their encounters' claims and
+-- the claims their money names, then those encounters and the claims' own (ClickHouse builds a join's
+-- right side whole, so the filter has to be here, not after the join).
+claims as (
+    select * from {{ ref('int_claims_lifecycle') }}
+    where encounter_id in (select encounter_id from {{ ref('int_encounters_summarized') }} where {{ changed }})
+       or claim_id in (select claim_id from {{ ref('stg_ops__payments') }} where {{ changed }})
+       or claim_id in (select claim_id from {{ ref('stg_ops__adjustments') }} where {{ changed }})
+),
+
+encounters as (
+    select * from {{ ref('int_encounters_summarized') }}
+    where {{ changed }}
+       or encounter_id in (select encounter_id from claims)
+),
+{%- else -%}
 encounters as (
     select * from {{ ref('int_encounters_summarized') }}
 ),
@@ -31,6 +48,7 @@ encounters as (
 claims as (
     select * from {{ ref('int_claims_lifecycle') }}
 ),
+{%- endif %}
 
 remittances as (
     select * from {{ ref('stg_ops__remittances') }}
