@@ -2,6 +2,7 @@
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -47,9 +48,27 @@ def test_incremental_run_succeeds(marts):
 
 @pytest.mark.parametrize("name", ["assert_ar_buckets_sum_to_total", "assert_ar_equals_postings_to_date",
                                   "assert_kpi_period_rates_between_zero_and_one",
-                                  "assert_kpi_daily_reconciles_with_facts", "assert_ar_aging_matches_balance_history"])
+                                  "assert_kpi_daily_reconciles_with_facts", "assert_ar_aging_matches_balance_history",
+                                  "assert_money_on_a_claim_is_its_patients"])
 def test_invariants_still_hold_after_the_incremental_run(marts, name):
     assert marts.query_compiled(marts.invariant_sql[name]) == []
+
+
+def test_money_on_another_patients_claim_is_caught(marts):
+    """int_ar_transactions recomputes a patient from that patient's rows only; a payment staged against
+    another patient's claim must fail the build's test rather than drop out of the A/R."""
+    stray = "00000000-0000-8000-8000-00000000beef"
+    client = marts.client()
+    try:
+        client.command(f"insert into staging.stg_ops__payments select * replace (toUUID('{stray}') as payment_id, "
+                       "toUUID('00000000-0000-8000-8000-000000000001') as patient_id) "
+                       "from staging.stg_ops__payments where claim_id is not null limit 1")
+        assert marts.query_compiled(marts.invariant_sql["assert_money_on_a_claim_is_its_patients"]) == [
+            ("payment", uuid.UUID(stray))]
+    finally:
+        client.command(f"delete from staging.stg_ops__payments where payment_id = toUUID('{stray}') "
+                       "settings lightweight_deletes_sync = 2")
+        client.close()
 
 
 def test_docs_generate_describes_every_mart_column(marts):

@@ -11,7 +11,8 @@
 --     it comes; otherwise on the patient side
 -- Accounts are encounters; money that names no claim sits on the patient's unapplied account
 -- (account_id = patient_id).
--- Incremental by patient (changed_ar_patient_ids()): a patient's rows are recomputed whole.
+-- Incremental by patient (changed_ar_patient_ids()): a patient's rows are recomputed whole from
+-- that patient's rows of every input.
 {{
     config(
         order_by='(patient_id, account_id, side, posted_date)',
@@ -24,46 +25,38 @@
 
 with
 
-{% if changed -%}
--- An incremental run reads its lookups for the changed patients only: their encounters' claims and
--- the claims their money names, then those encounters and the claims' own (ClickHouse builds a join's
--- right side whole, so the filter has to be here, not after the join).
-claims as (
-    select * from {{ ref('int_claims_lifecycle') }}
-    where encounter_id in (select encounter_id from {{ ref('int_encounters_summarized') }} where {{ changed }})
-       or claim_id in (select claim_id from {{ ref('stg_ops__payments') }} where {{ changed }})
-       or claim_id in (select claim_id from {{ ref('stg_ops__adjustments') }} where {{ changed }})
-),
-
 encounters as (
     select * from {{ ref('int_encounters_summarized') }}
-    where {{ changed }}
-       or encounter_id in (select encounter_id from claims)
-),
-{%- else -%}
-encounters as (
-    select * from {{ ref('int_encounters_summarized') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
+-- A claim, its encounter and the money posted on it have one patient (ops_api refuses a payment or
+-- an adjustment on another patient's claim; assert_money_on_a_claim_is_its_patients guards it), so
+-- an incremental run reads every lookup for the changed patients only. ClickHouse builds a join's
+-- right side whole: filtering after the join would read every claim.
 claims as (
     select * from {{ ref('int_claims_lifecycle') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
-{%- endif %}
 
 remittances as (
     select * from {{ ref('stg_ops__remittances') }}
+    {% if changed %}where claim_id in (select claim_id from claims){% endif %}
 ),
 
 remittance_adjustments as (
     select * from {{ ref('stg_ops__remittance_adjustments') }}
+    {% if changed %}where claim_id in (select claim_id from claims){% endif %}
 ),
 
 payments as (
     select * from {{ ref('stg_ops__payments') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 adjustments as (
     select * from {{ ref('stg_ops__adjustments') }}
+    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 facilities as (
@@ -82,7 +75,6 @@ charges as (
         date_of_service as posted_date,
         gross_charges as amount
     from encounters
-    {% if changed %}where {{ changed }}{% endif %}
 ),
 
 answers as (
@@ -101,10 +93,6 @@ answers as (
         ) as previous_patient_responsibility
     from remittances
     inner join claims on remittances.claim_id = claims.claim_id
-    {% if changed -%}
-    -- whole claims (the window above), of the changed patients' encounters
-    where claims.encounter_id in (select encounter_id from encounters where {{ changed }})
-    {%- endif %}
 ),
 
 contractuals as (
@@ -158,7 +146,6 @@ payment_entries as (
     from payments
     left join claims on payments.claim_id = claims.claim_id
     left join facilities on payments.facility_id = facilities.facility_id
-    {% if changed %}where {{ keyed_by('payments.patient_id') }}{% endif %}
 ),
 
 adjustments_posted as (
@@ -181,7 +168,6 @@ adjustments_posted as (
     -- only approved adjustments take effect (pending ones wait for an admin; rejected never post)
     where adjustments.adjustment_status = 'approved'
       and adjustments.posted_at is not null
-      {% if changed %}and {{ keyed_by('adjustments.patient_id') }}{% endif %}
 ),
 
 adjustment_entries as (
