@@ -59,7 +59,8 @@
 {#- Pre-hook of every keyed incremental model: stage the changed keys (`keys_sql`, and every key of
     this table when reference data changed), then, with `delete_rows`, delete their rows (keys that no
     longer exist included) so that the body can append them recomputed. The delete is a lightweight
-    delete, a mutation that costs every part of the table: it is skipped when no key has a row. -#}
+    delete, a mutation that costs every part of the table: it is skipped when no key has a row. The
+    hook renders to nothing when there is no statement left to run (dbt skips an empty hook). -#}
 {% macro stage_changed_keys(column, keys_sql, reference_tables=['facilities', 'payers'], delete_rows=true) -%}
     {%- set keys = changed_keys_relation() -%}
     {%- if execute and is_incremental() -%}
@@ -76,12 +77,9 @@
         {%- if delete_rows and run_query('select count() from ' ~ this ~ ' where ' ~ keyed_by(column)).rows[0][0] > 0 -%}
     delete from {{ this }} where {{ keyed_by(column) }}
     settings allow_nondeterministic_mutations = 1, lightweight_deletes_sync = 2
-        {%- else -%}
-    select 1
         {%- endif -%}
     {%- else -%}
         {%- if execute %}{% do run_query('drop table if exists ' ~ keys) %}{% endif -%}
-    select 1
     {%- endif -%}
 {%- endmacro %}
 
@@ -324,7 +322,6 @@
     {%- elif execute -%}
         {%- do run_query('drop table if exists ' ~ months) -%}
     {%- endif -%}
-    select 1
 {%- endmacro %}
 
 {% macro drop_emptied_months(month_expression) -%}
