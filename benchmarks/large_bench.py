@@ -199,7 +199,10 @@ class Bench:
         client = self.client()
         newest = client.query("SELECT max(_replicated_at) FROM merge('raw', '^[a-z]')").result_rows[0][0]
         if newest is not None:
-            lookback = yaml.safe_load((ROOT / "dbt" / "dbt_project.yml").read_text())["vars"]["incremental_lookback_seconds"]
+            from warehouse.dbt_runner import DBT_PROJECT_DIR
+
+            project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+            lookback = project["vars"]["incremental_lookback_seconds"]
             quiet = lookback + 1 - (datetime.now(UTC) - newest.replace(tzinfo=UTC)).total_seconds()
             if quiet > 0:
                 time.sleep(quiet)
