@@ -51,6 +51,29 @@
     `{{ this.schema }}`.`{{ this.identifier }}__changed_keys`
 {%- endmacro %}
 
+{#- Whether `<model><suffix>` (a staged-keys or staged-months table) was left by an earlier run that
+    failed half-way: dbt's relation cache, filled when the run started, answers without a statement
+    (an empty incremental run is dbt's fixed cost, a few statements per model). -#}
+{% macro left_over(suffix) -%}
+    {{ return(adapter.get_relation(database=this.database, schema=this.schema,
+                                   identifier=this.identifier ~ suffix) is not none) }}
+{%- endmacro %}
+
+{#- Stage `select_sql`'s rows in `relation` (`structure`): one CREATE ... AS SELECT, or, when a failed
+    run left the table, added to its rows. -#}
+{% macro stage_rows(relation, suffix, structure, select_sql) -%}
+    {%- if left_over(suffix) -%}
+        {%- do run_query('insert into ' ~ relation ~ ' select * from (' ~ select_sql ~ ')') -%}
+    {%- else -%}
+        {%- do run_query('create table ' ~ relation ~ ' ' ~ structure ~ ' as select * from (' ~ select_sql ~ ')') -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Outside an incremental run: drop a staged table a failed run left (none: no statement). -#}
+{% macro drop_left_over(relation, suffix) -%}
+    {%- if execute and left_over(suffix) %}{% do run_query('drop table if exists ' ~ relation) %}{% endif -%}
+{%- endmacro %}
+
 {#- `column` is one of the keys this run recomputes: the filter of an incremental model's body. -#}
 {% macro keyed_by(column) -%}
     {{ column }} in (select key from {{ changed_keys_relation() }})
@@ -64,28 +87,29 @@
 {% macro stage_changed_keys(column, keys_sql, reference_tables=['facilities', 'payers'], delete_rows=true) -%}
     {%- set keys = changed_keys_relation() -%}
     {%- if execute and is_incremental() -%}
-        {%- do run_query('create table if not exists ' ~ keys ~ ' (key UUID) engine = MergeTree order by key') -%}
         {%- set staged -%}
-            insert into {{ keys }}
-            select * from ({{ keys_sql }})
+            {{ keys_sql }}
             {%- if reference_tables %}
             union distinct
             select {{ column }} from {{ this }} where {{ reference_data_changed(reference_tables) }}
             {%- endif %}
         {%- endset -%}
-        {%- do run_query(staged) -%}
+        {%- do stage_rows(keys, '__changed_keys', '(key UUID) engine = MergeTree order by key', staged) -%}
         {%- if delete_rows and run_query('select count() from ' ~ this ~ ' where ' ~ keyed_by(column)).rows[0][0] > 0 -%}
     delete from {{ this }} where {{ keyed_by(column) }}
     settings allow_nondeterministic_mutations = 1, lightweight_deletes_sync = 2
         {%- endif -%}
     {%- else -%}
-        {%- if execute %}{% do run_query('drop table if exists ' ~ keys) %}{% endif -%}
+        {%- do drop_left_over(keys, '__changed_keys') -%}
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of the staging and intermediate folders (dbt_project.yml). -#}
+{#- Post-hook of the staging and intermediate folders (dbt_project.yml): only an incremental run
+    staged keys (empty otherwise: dbt skips an empty hook). -#}
 {% macro drop_changed_keys() -%}
+    {%- if is_incremental() -%}
     drop table if exists {{ changed_keys_relation() }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Staging: the raw table's live rows (`latest_versions()`), on incremental runs only those of ids
@@ -275,24 +299,23 @@
     run's own watermark, not the table's newest: a run that inserted nothing must still drop. -#}
 {% macro drop_partitions_not_rebuilt(month_expression, staged_relation, staged_filter) -%}
     {%- if execute and is_incremental() -%}
-        {%- set staged = run_query("exists table " ~ staged_relation).rows[0][0] -%}
-        {%- if staged -%}
-            {%- set emptied -%}
-                select month
-                from (
-                    select {{ month_expression }} as month, max(_source_watermark) as watermark
-                    from {{ this }}
-                    where {{ staged_filter }}
-                    group by month
-                )
-                where watermark < {{ reflected_through() }}
-            {%- endset -%}
-            {%- for row in run_query(emptied).rows -%}
-                {%- do run_query('alter table ' ~ this ~ ' drop partition ' ~ row[0]) -%}
-            {%- endfor -%}
-        {%- endif -%}
+        {%- set emptied -%}
+            select month
+            from (
+                select {{ month_expression }} as month, max(_source_watermark) as watermark
+                from {{ this }}
+                where {{ staged_filter }}
+                group by month
+            )
+            where watermark < {{ reflected_through() }}
+        {%- endset -%}
+        {%- for row in run_query(emptied).rows -%}
+            {%- do run_query('alter table ' ~ this ~ ' drop partition ' ~ row[0]) -%}
+        {%- endfor -%}
     {%- endif -%}
+    {%- if is_incremental() %}
     drop table if exists {{ staged_relation }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Aggregate facts (a row per provider and day: no entity key) recompute months, not keys. The
@@ -311,16 +334,14 @@
 {% macro stage_changed_months(months_sql, day_column, reference_tables=['facilities', 'payers']) -%}
     {%- set months = changed_months_relation() -%}
     {%- if execute and is_incremental() -%}
-        {%- do run_query('create table if not exists ' ~ months ~ ' (month UInt32) engine = MergeTree order by month') -%}
         {%- set staged -%}
-            insert into {{ months }}
-            select * from ({{ months_sql }})
+            {{ months_sql }}
             union distinct
             select distinct toYYYYMM({{ day_column }}) from {{ this }} where {{ reference_data_changed(reference_tables) }}
         {%- endset -%}
-        {%- do run_query(staged) -%}
-    {%- elif execute -%}
-        {%- do run_query('drop table if exists ' ~ months) -%}
+        {%- do stage_rows(months, '__changed_months', '(month UInt32) engine = MergeTree order by month', staged) -%}
+    {%- else -%}
+        {%- do drop_left_over(months, '__changed_months') -%}
     {%- endif -%}
 {%- endmacro %}
 
