@@ -48,20 +48,26 @@
     twice could differ: raw keeps replicating during the run). The post-hook drops
     the table; one left by a run that failed half-way is added to the next run's keys. -#}
 {% macro changed_keys_relation() -%}
-    `{{ this.schema }}`.`{{ this.identifier }}__changed_keys`
+    {{ staged_relation('__changed_keys') }}
 {%- endmacro %}
 
-{#- Whether `<model><suffix>` (a staged-keys or staged-months table) was left by an earlier run that
-    failed half-way: dbt's relation cache, filled when the run started, answers without a statement
-    (an empty incremental run is dbt's fixed cost, a few statements per model). -#}
+{#- A table staged beside the model: `<model><suffix>`. -#}
+{% macro staged_relation(suffix) -%}
+    `{{ this.schema }}`.`{{ this.identifier }}{{ suffix }}`
+{%- endmacro %}
+
+{#- Whether an earlier run that failed half-way left `<model><suffix>`: dbt's relation cache, filled
+    when the run started, answers without a statement (a few statements per model are most of an
+    empty incremental run). -#}
 {% macro left_over(suffix) -%}
     {{ return(adapter.get_relation(database=this.database, schema=this.schema,
                                    identifier=this.identifier ~ suffix) is not none) }}
 {%- endmacro %}
 
-{#- Stage `select_sql`'s rows in `relation` (`structure`): one CREATE ... AS SELECT, or, when a failed
-    run left the table, added to its rows. -#}
-{% macro stage_rows(relation, suffix, structure, select_sql) -%}
+{#- Stage `select_sql`'s rows in `<model><suffix>` (`structure`): one CREATE ... AS SELECT, or, when a
+    failed run left the table, added to its rows. -#}
+{% macro stage_rows(suffix, structure, select_sql) -%}
+    {%- set relation = staged_relation(suffix) -%}
     {%- if left_over(suffix) -%}
         {%- do run_query('insert into ' ~ relation ~ ' select * from (' ~ select_sql ~ ')') -%}
     {%- else -%}
@@ -69,9 +75,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Outside an incremental run: drop a staged table a failed run left (none: no statement). -#}
-{% macro drop_left_over(relation, suffix) -%}
-    {%- if execute and left_over(suffix) %}{% do run_query('drop table if exists ' ~ relation) %}{% endif -%}
+{#- Outside an incremental run: drop the staged table a failed run left, if any (else no statement). -#}
+{% macro drop_left_over(suffix) -%}
+    {%- if execute and left_over(suffix) %}{% do run_query('drop table if exists ' ~ staged_relation(suffix)) %}{% endif -%}
 {%- endmacro %}
 
 {#- `column` is one of the keys this run recomputes: the filter of an incremental model's body. -#}
@@ -85,7 +91,6 @@
     delete, a mutation that costs every part of the table: it is skipped when no key has a row. The
     hook renders to nothing when there is no statement left to run (dbt skips an empty hook). -#}
 {% macro stage_changed_keys(column, keys_sql, reference_tables=['facilities', 'payers'], delete_rows=true) -%}
-    {%- set keys = changed_keys_relation() -%}
     {%- if execute and is_incremental() -%}
         {%- set staged -%}
             {{ keys_sql }}
@@ -94,13 +99,13 @@
             select {{ column }} from {{ this }} where {{ reference_data_changed(reference_tables) }}
             {%- endif %}
         {%- endset -%}
-        {%- do stage_rows(keys, '__changed_keys', '(key UUID) engine = MergeTree order by key', staged) -%}
+        {%- do stage_rows('__changed_keys', '(key UUID) engine = MergeTree order by key', staged) -%}
         {%- if delete_rows and run_query('select count() from ' ~ this ~ ' where ' ~ keyed_by(column)).rows[0][0] > 0 -%}
     delete from {{ this }} where {{ keyed_by(column) }}
     settings allow_nondeterministic_mutations = 1, lightweight_deletes_sync = 2
         {%- endif -%}
     {%- else -%}
-        {%- do drop_left_over(keys, '__changed_keys') -%}
+        {%- do drop_left_over('__changed_keys') -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -324,7 +329,7 @@
     inputs for those months only (`in_changed_months()`), insert_overwrite swaps them in, and the
     post-hook `drop_emptied_months()` drops a staged month left with no row. -#}
 {% macro changed_months_relation() -%}
-    `{{ this.schema }}`.`{{ this.identifier }}__changed_months`
+    {{ staged_relation('__changed_months') }}
 {%- endmacro %}
 
 {% macro in_changed_months(month_expression) -%}
@@ -332,16 +337,15 @@
 {%- endmacro %}
 
 {% macro stage_changed_months(months_sql, day_column, reference_tables=['facilities', 'payers']) -%}
-    {%- set months = changed_months_relation() -%}
     {%- if execute and is_incremental() -%}
         {%- set staged -%}
             {{ months_sql }}
             union distinct
             select distinct toYYYYMM({{ day_column }}) from {{ this }} where {{ reference_data_changed(reference_tables) }}
         {%- endset -%}
-        {%- do stage_rows(months, '__changed_months', '(month UInt32) engine = MergeTree order by month', staged) -%}
+        {%- do stage_rows('__changed_months', '(month UInt32) engine = MergeTree order by month', staged) -%}
     {%- else -%}
-        {%- do drop_left_over(months, '__changed_months') -%}
+        {%- do drop_left_over('__changed_months') -%}
     {%- endif -%}
 {%- endmacro %}
 
