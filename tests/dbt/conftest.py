@@ -143,6 +143,7 @@ def _fail_half_way(client, schema: str, model: str, key: str) -> None:
                               ("remittances", "claim_id"), ("payments", "claim_id"), ("adjustments", "claim_id")))
     chosen = client.query(f"select min({key}) from {schema}.{model} where {key} not in (select claim from ({touched}))"
                           ).result_rows[0][0]
+    assert chosen.int != 0, f"every row of {model} changed since its last build: nothing left to fail half-way"
     client.command(f"create table {schema}.{model}__changed_keys (key UUID) engine = MergeTree order by key")
     client.command(f"insert into {schema}.{model}__changed_keys values ('{chosen}')")
     client.command(f"delete from {schema}.{model} where {key} = '{chosen}'")
