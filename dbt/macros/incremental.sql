@@ -302,7 +302,7 @@
 {#- Drops the months holding rows `staged_filter` names whose rows are older than this run's
     watermark (not rebuilt: the run had no row for them), then the staged table. Compared with this
     run's own watermark, not the table's newest: a run that inserted nothing must still drop. -#}
-{% macro drop_partitions_not_rebuilt(month_expression, staged_relation, staged_filter) -%}
+{% macro drop_partitions_not_rebuilt(month_expression, staged_table, staged_filter) -%}
     {%- if execute and is_incremental() -%}
         {%- set emptied -%}
             select month
@@ -319,7 +319,7 @@
         {%- endfor -%}
     {%- endif -%}
     {%- if is_incremental() %}
-    drop table if exists {{ staged_relation }}
+    drop table if exists {{ staged_table }}
     {%- endif -%}
 {%- endmacro %}
 
