@@ -90,7 +90,9 @@
     longer exist included) so that the body can append them recomputed. The delete is a lightweight
     delete, a mutation that costs every part of the table: it is skipped when no key has a row. The
     hook renders to nothing when there is no statement left to run (dbt skips an empty hook). -#}
-{% macro stage_changed_keys(column, keys_sql, reference_tables=['facilities', 'payers'], delete_rows=true) -%}
+{% macro stage_changed_keys(column, keys_sql, reference_tables=['facilities', 'payers'], delete_rows=true,
+                            row_filter=none) -%}
+    {%- set rows = row_filter or keyed_by(column) -%}
     {%- if execute and is_incremental() -%}
         {%- set staged -%}
             {{ keys_sql }}
@@ -100,8 +102,8 @@
             {%- endif %}
         {%- endset -%}
         {%- do stage_rows('__changed_keys', '(key UUID) engine = MergeTree order by key', staged) -%}
-        {%- if delete_rows and run_query('select count() from ' ~ this ~ ' where ' ~ keyed_by(column)).rows[0][0] > 0 -%}
-    delete from {{ this }} where {{ keyed_by(column) }}
+        {%- if delete_rows and run_query('select count() from ' ~ this ~ ' where ' ~ rows).rows[0][0] > 0 -%}
+    delete from {{ this }} where {{ rows }}
     settings allow_nondeterministic_mutations = 1, lightweight_deletes_sync = 2
         {%- endif -%}
     {%- else -%}
@@ -126,17 +128,31 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Pre-hook of every staging model (dbt_project.yml): stg_ops__<table> is keyed by its order_by. -#}
+{#- Pre-hook of every staging model (dbt_project.yml): stg_ops__<table> is keyed by its unique_key.
+    A child table sorted by its parent's key (order_by '(claim_id, claim_status_event_id)'), so that
+    the models reading it for some claims use its primary index, narrows its own lookups by id to the
+    parents any version of those ids names (raw is sorted by id: a cheap read), for the same reason. -#}
 {% macro stage_changed_staging_keys() -%}
-    {{ stage_changed_keys(config.get('order_by'), changed_staging_ids(this.identifier.replace('stg_ops__', '', 1),
-                                                                       config.get('order_by')), []) }}
+    {%- set table = this.identifier.replace('stg_ops__', '', 1) -%}
+    {%- set key = config.get('unique_key') -%}
+    {%- set parent = config.get('order_by').strip('()').split(',')[0].strip() -%}
+    {%- set rows = keyed_by(key) -%}
+    {%- if parent != key -%}
+        {%- set rows = parents_of(table, parent, 'select key from ' ~ changed_keys_relation()) ~ ' and ' ~ rows -%}
+    {%- endif -%}
+    {{ stage_changed_keys(key, changed_staging_ids(table, key, parent), [], row_filter=rows) }}
+{%- endmacro %}
+
+{#- The row's `parent` is one that some version (raw, deletes included) of the ids `ids_sql` names. -#}
+{% macro parents_of(table, parent, ids_sql) -%}
+    {{ parent }} in (select {{ parent }} from {{ source('ops', table) }} where id in ({{ ids_sql }}))
 {%- endmacro %}
 
 {#- The ids a staging model must replace: those replicated since its watermark whose staged row is
     not their newest version (by `_version`; a re-delivered copy may differ and is simply redone).
     The ids replicated in the lookback before the last run's start were mostly staged by that run;
     this check keeps them from being redone. -#}
-{% macro changed_staging_ids(table, key) -%}
+{% macro changed_staging_ids(table, key, parent) -%}
     select raw_newest.id
     from (
         select
@@ -151,14 +167,18 @@
         select {{ key }} as id, _replicated_at
         from {{ this }}
         where {{ key }} in ({{ changed_rows(table) }})
+        {%- if parent != key %}
+          and {{ parents_of(table, parent, changed_rows(table)) }}
+        {%- endif %}
     ) as staged on raw_newest.id = staged.id
     where if(staged.id is null,
              raw_newest.newest_deleted = 0,
              raw_newest.newest_deleted = 1 or staged._replicated_at != raw_newest.newest_replicated_at)
 {%- endmacro %}
 
-{#- Claims touched by any raw change since the previous build (ids of deleted rows included). -#}
-{% macro changed_claim_ids() -%}
+{#- Claims touched by any raw change since the previous build (ids of deleted rows included); with
+    `money=false`, not counting payments and adjustments posted on a claim. -#}
+{% macro changed_claim_ids(money=true) -%}
     {{ changed_rows('claims') }}
     union distinct
     {{ changed_rows('claim_lines', 'claim_id') }}
@@ -169,10 +189,12 @@
     union distinct
     {{ changed_rows('remittance_adjustments', 'claim_id') }}
     union distinct
+    {%- if money %}
     {{ changed_values('payments', 'claim_id') }}
     union distinct
     {{ changed_values('adjustments', 'claim_id') }}
     union distinct
+    {%- endif %}
     -- a claim's date of service is its encounter's
     select id from {{ source('ops', 'claims') }}
     where encounter_id in ({{ changed_rows('encounters') }})
@@ -394,8 +416,78 @@
     group by provider_id, date, scheduled, time_off
     having sum(side) != 0
     union distinct
-    select toYYYYMM(addMonths(toStartOfMonth(least(last_day, today)), toInt32(number)))
-    from (select (select max(date) from {{ this }}) as last_day, {{ as_of_date() }} as today)
-    array join range(toUInt32(dateDiff('month', toStartOfMonth(least(last_day, today)),
-                                       toStartOfMonth(greatest(last_day, today))) + 1)) as number
+    {{ months_spanning('(select max(date) from ' ~ this ~ ')', as_of_date()) }}
+{%- endmacro %}
+
+{#- The months from the earlier of two days to the later (both included). -#}
+{% macro months_spanning(day_a, day_b) -%}
+    select toYYYYMM(addMonths(toStartOfMonth(least(day_a, day_b)), toInt32(number)))
+    from (select {{ day_a }} as day_a, {{ day_b }} as day_b)
+    array join range(toUInt32(dateDiff('month', toStartOfMonth(least(day_a, day_b)),
+                                       toStartOfMonth(greatest(day_a, day_b))) + 1)) as number
+{%- endmacro %}
+
+{#- The first day of activity, where fct_kpi_daily's calendar starts: the first visit, appointment
+    (not a future one) or payment. -#}
+{% macro kpi_first_day() -%}
+    assumeNotNull(least(
+        coalesce((select minOrNull(date_of_service) from {{ ref('int_encounters_summarized') }}), {{ as_of_date() }}),
+        coalesce((select minOrNull(start_date) from {{ ref('int_appointment_outcomes') }}
+                  where start_date <= {{ as_of_date() }}), {{ as_of_date() }}),
+        coalesce((select minOrNull(received_date) from {{ ref('fct_payments') }}), {{ as_of_date() }})
+    ))
+{%- endmacro %}
+
+{#- The months of fct_kpi_daily a change can reach. Each of its inputs is dated, so: every version's
+    date of the visits, claims (date of service, submission, payer answers: money posted on a claim
+    moves none of the claim columns it reads, only the payments' own), payments and
+    appointments a change can alter; for the A/R snapshots, every month from the first day a change
+    can move a balance (ar_first_changed_day()) through today; the months between the table's last
+    day and today (days entering or leaving the window); and, when the first day of activity moved,
+    the months between where the calendar started and where it starts now. -#}
+{% macro changed_kpi_months() -%}
+    {%- set claims = changed_claim_ids(money=false) -%}
+    select toYYYYMM(date_of_service) from {{ source('ops', 'encounters') }}
+    where id in ({{ changed_encounter_ids() }})
+       or id in (select encounter_id from {{ source('ops', 'claims') }} where id in ({{ claims }}))
+    union distinct
+    select {{ months_around('submitted_at') }} from {{ source('ops', 'claims') }}
+    where id in ({{ claims }}) and submitted_at is not null
+    union distinct
+    select {{ months_around('occurred_at') }} from {{ source('ops', 'claim_status_events') }}
+    where claim_id in ({{ claims }})
+    union distinct
+    select {{ months_around('received_at') }} from {{ source('ops', 'remittances') }}
+    where claim_id in ({{ claims }})
+    union distinct
+    select {{ months_around('received_at') }} from {{ source('ops', 'payments') }}
+    where id in ({{ changed_payment_ids() }})
+    union distinct
+    select {{ months_around('starts_at') }} from {{ source('ops', 'appointments') }}
+    where id in ({{ changed_appointment_ids() }})
+    union distinct
+    {{ months_spanning('coalesce(' ~ ar_first_changed_day() ~ ', ' ~ as_of_date() ~ ')', as_of_date()) }}
+    union distinct
+    {{ months_spanning('(select max(date) from ' ~ this ~ ')', as_of_date()) }}
+    union distinct
+    select * from ({{ months_spanning('(select min(date) from ' ~ this ~ ')', kpi_first_day()) }})
+    where (select min(date) from {{ this }}) != {{ kpi_first_day() }}
+{%- endmacro %}
+
+{#- Post-hook of fct_kpi_daily: its calendar runs from the first day of activity to today, so a staged
+    month outside that range has no row now; it is dropped whole (REPLACE PARTITION swaps in only
+    months with rows). The model has no `_source_watermark` (its columns are KPIS.md's contract), so
+    the range, not the watermark, tells which months were not rebuilt. -#}
+{% macro drop_months_outside_calendar() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set outside -%}
+            select month from {{ changed_months_relation() }}
+            where (month < toYYYYMM({{ kpi_first_day() }}) or month > toYYYYMM({{ as_of_date() }}))
+              and month in (select distinct toYYYYMM(date) from {{ this }})
+        {%- endset -%}
+        {%- for row in run_query(outside).rows -%}
+            {%- do run_query('alter table ' ~ this ~ ' drop partition ' ~ row[0]) -%}
+        {%- endfor %}
+    drop table if exists {{ changed_months_relation() }}
+    {%- endif -%}
 {%- endmacro %}

@@ -39,7 +39,7 @@ DBT_VARS = json.dumps({"as_of_date": AS_OF.isoformat(), "incremental_lookback_se
 # must still pick up its late rows.
 STALE_INPUT = "stg_ops__payments"
 INCREMENTAL_FACTS = ("fct_ar_aging_daily", "fct_claims", "fct_payments", "fct_appointments", "fct_claim_denials",
-                     "fct_provider_productivity")
+                     "fct_provider_productivity", "fct_kpi_daily")
 # Every incremental model (schema, name, the key its rows are ordered by for comparison).
 STAGING_TABLES = ("adjustments", "appointment_status_events", "appointments", "claim_lines", "claim_status_events",
                   "claims", "coverages", "encounter_diagnoses", "encounter_lines", "encounters", "facilities",
@@ -50,6 +50,7 @@ INCREMENTAL_MODELS = (
     *(("intermediate", m) for m in ("int_encounters_summarized", "int_claims_lifecycle", "int_appointment_outcomes",
                                     "int_ar_transactions", "int_ar_balance_history")),
     *(("marts", f) for f in INCREMENTAL_FACTS),
+    ("marts", "dim_patient"),
 )
 DBT_SESSION_SETTINGS = {"join_use_nulls": 1, "prefer_column_name_to_alias": 1}
 # Before the incremental run, this model is left as a run that failed half-way leaves it: its pre-hook
@@ -150,6 +151,21 @@ def _fail_half_way(client, schema: str, model: str, key: str) -> None:
     assert client.query(f"select count() from {schema}.{model} where {key} = '{chosen}'").result_rows == [(0,)]
 
 
+def _age_two_patients(client) -> None:
+    """Give one patient the age band, and another the insurance kind, of another day, as when a birthday or a
+    coverage's end passes between two builds (the test's "today" is pinned): the next run must recompute them."""
+    watermark = "(select max(reflected_through) from dbt_meta.model_watermarks where model = 'dim_patient')"
+    touched = " union distinct ".join(f"select {column} from raw.{table} where _replicated_at > {watermark}" for table, column
+                                      in (("patients", "id"), ("coverages", "patient_id"), ("encounters", "patient_id")))
+    chosen = client.query(f"select groupArray(2)(patient_id) from (select patient_id from marts.dim_patient "
+                          f"where age_band != '75+' and primary_payer_kind != 'self_pay' and patient_id not in ({touched}) "
+                          f"order by patient_id)").result_rows[0][0]
+    assert len(chosen) == 2, "every patient changed since the last build: none left to age"
+    for column, value, patient in (("age_band", "75+", chosen[0]), ("primary_payer_kind", "self_pay", chosen[1])):
+        client.command(f"alter table marts.dim_patient update {column} = '{value}' where patient_id = '{patient}' "
+                       "settings mutations_sync = 2")
+
+
 @pytest.fixture(scope="session")
 def marts(tmp_path_factory) -> Iterator[MartsSession]:
     root = tmp_path_factory.mktemp("dbt-marts")
@@ -176,6 +192,7 @@ def marts(tmp_path_factory) -> Iterator[MartsSession]:
             _replicate(engine, client)
             stale.append(_dbt(url, target, "run", "--exclude", STALE_INPUT))
             _fail_half_way(client, *HALF_DONE)
+            _age_two_patients(client)
             incremental = _dbt(url, target, "run")
             docs = _dbt(url, target, "docs", "generate", "--no-compile")
         client.close()

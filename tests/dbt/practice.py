@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_api.clock import frozen_at
-from ops_api.models import Adjustment, Appointment, Claim, Encounter, Facility, Patient, Payment, Provider
+from ops_api.models import (Adjustment, Appointment, Claim, ClaimStatusEvent, Encounter, EncounterLine, Facility, Patient,
+                            Payment, Provider)
 from ops_api.principal import Principal
 from ops_api.schemas.appointments import AppointmentCreate, AppointmentUpdate
 from ops_api.schemas.claims import ClaimCreate, ClaimStatusIn, RemittanceIn
@@ -308,8 +309,8 @@ class PracticeBuilder:
         """What arrives after the first build and rewrites history (the incremental marts must follow):
         a remittance received 2026-03-20 but posted on AS_OF, a patient payment back-dated to 2026-02-20,
         an upcoming visit moved to another month, a schedule replaced from mid-June (its old rows deleted), the partial
-        payment's denied line written off, a visit and its claims moved to another month, and a payment and
-        an adjustment deleted."""
+        payment's denied line written off, a visit and its claims moved to another month, a payment and
+        an adjustment deleted, and a status move's note and a charge line's modifiers corrected."""
         d = date
         east, west = self.built.facilities["east"], self.built.facilities["west"]
         c = self.built.claims["late_remit"]
@@ -338,4 +339,13 @@ class PracticeBuilder:
                 for row in self.db.scalars(select(model).where(model.patient_id == ivy.id)):
                     if model is Adjustment or row.claim_id is None:
                         self.db.delete(row)
+            self.db.flush()
+        # New versions of child rows staged by the first build (staging sorts these tables by their parent's
+        # key and must still find and replace them): a status move's note corrected, a modifier added to a line.
+        late = self.built.claims["late_remit"]
+        with self.on(east, AS_OF, time(18, 30)):
+            event = self.db.scalars(select(ClaimStatusEvent).where(ClaimStatusEvent.claim_id == late.id)).first()
+            event.note = "corrected: payer confirmed receipt by phone"
+            line = self.db.scalars(select(EncounterLine).where(EncounterLine.encounter_id == late.encounter_id)).first()
+            line.modifiers = [*line.modifiers, "25"]
             self.db.flush()

@@ -157,6 +157,18 @@ def test_late_data_recomputed_only_the_partitions_it_touches(marts, fact, day, r
     assert any(not fresh for _, fresh in rows)
 
 
+def test_late_data_recomputed_only_the_kpi_months_it_touches(marts):
+    """fct_kpi_daily has no watermark column (its columns are KPIS.md's contract): the months the last
+    run swapped in are the partitions written since it started."""
+    rows = marts.query("select partition, max(modification_time) >= (select toStartOfSecond(max(started_at)) "
+                       "from dbt_meta.runs) from system.parts where database = 'marts' and table = 'fct_kpi_daily' "
+                       "and active group by partition")
+    # from Bob's payment back-dated to 2026-02-20 (the A/R snapshots) through today, not Fay's January claim
+    # (a write-off moves none of its KPI columns); the moved visit's August is beyond the calendar (it ends today)
+    assert {int(month) for month, fresh in rows if fresh} == {202602, 202603, 202604, 202605, 202606}
+    assert any(not fresh for _, fresh in rows)
+
+
 def test_late_data_recomputed_only_the_denials_of_the_claims_it_touches(marts):
     fresh = marts.query("select claim_id from marts.fct_claim_denials where _source_watermark = "
                         "(select max(_source_watermark) from marts.fct_claim_denials)")

@@ -2,7 +2,21 @@
 -- first day of activity to today. Every column is an additive count or sum on its day, so a
 -- period's rate is a ratio of sums; the ar_* and credit_balance columns are end-of-day snapshots
 -- (sum them over facilities, never over days). reports/kpis and the dashboards read it by name.
-{{ config(order_by='(facility_id, date)') }}
+-- Incremental by month, as fct_provider_productivity: the months a change can reach
+-- (changed_kpi_months()) are recomputed whole from their inputs read for those months only.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by='toYYYYMM(date)',
+        order_by='(facility_id, date)',
+        on_schema_change='fail',
+        pre_hook="{{ stage_changed_months(changed_kpi_months(), 'date', ['facilities', 'payers', 'fee_schedule']) }}",
+        post_hook="{{ drop_months_outside_calendar() }}"
+    )
+}}
+
+{% set changed = is_incremental() %}
 
 with
 
@@ -31,22 +45,21 @@ appointments as (
 ),
 
 first_activity as (
-    select assumeNotNull(least(
-        coalesce((select minOrNull(date_of_service) from encounters), {{ as_of_date() }}),
-        coalesce((select minOrNull(start_date) from appointments where start_date <= {{ as_of_date() }}), {{ as_of_date() }}),
-        coalesce((select minOrNull(received_date) from payments), {{ as_of_date() }})
-    )) as first_day
+    select {{ kpi_first_day() }} as first_day
 ),
 
 spine as (
-    select
-        arrayJoin(arrayMap(
-            offset -> first_activity.first_day + offset,
-            range(toUInt32({{ as_of_date() }} - first_activity.first_day) + 1)
-        )) as date,
-        facilities.facility_id as facility_id
-    from first_activity
-    cross join facilities
+    select * from (
+        select
+            arrayJoin(arrayMap(
+                offset -> first_activity.first_day + offset,
+                range(toUInt32({{ as_of_date() }} - first_activity.first_day) + 1)
+            )) as date,
+            facilities.facility_id as facility_id
+        from first_activity
+        cross join facilities
+    )
+    {% if changed %}where {{ in_changed_months('toYYYYMM(date)') }}{% endif %}
 ),
 
 receivables as (
@@ -63,6 +76,7 @@ receivables as (
         {{ money("sumIf(ar_balance, responsibility = 'patient')") }} as ar_patient,
         {{ money('sum(credit_balance)') }} as credit_balance
     from ar_aging
+    {% if changed %}where {{ in_changed_months('toYYYYMM(date)') }}{% endif %}
     group by date, facility_id
 ),
 
@@ -74,6 +88,7 @@ charges as (
         count() as visits,
         {{ money('sum(wrvus)') }} as wrvus
     from encounters
+    {% if changed %}where {{ in_changed_months('toYYYYMM(date_of_service)') }}{% endif %}
     group by date_of_service, facility_id
 ),
 
@@ -83,6 +98,7 @@ contractuals as (
         facility_id,
         {{ money('sum(contractual_adjustment)') }} as contractual_adjustments
     from claims
+    {% if changed %}where {{ in_changed_months('toYYYYMM(date_of_service)') }}{% endif %}
     group by date_of_service, facility_id
 ),
 
@@ -94,6 +110,7 @@ collections as (
         {{ money("sumIf(amount, payment_source = 'insurance')") }} as payments_insurance,
         {{ money("sumIf(amount, payment_source = 'patient')") }} as payments_patient
     from payments
+    {% if changed %}where {{ in_changed_months('toYYYYMM(received_date)') }}{% endif %}
     group by received_date, facility_id
 ),
 
@@ -104,7 +121,7 @@ submissions as (
         count() as claims_first_submitted,
         sum(is_clean_claim) as claims_clean
     from claims
-    where first_submitted_date is not null
+    where first_submitted_date is not null{% if changed %} and {{ in_changed_months('toYYYYMM(first_submitted_date)') }}{% endif %}
     group by first_submitted_date, facility_id
 ),
 
@@ -118,7 +135,7 @@ adjudications as (
         {{ money('sum(total_charge)') }} as charges_first_adjudicated,
         {{ money('sumIf(total_charge, is_initial_denial = 1)') }} as charges_initially_denied
     from claims
-    where first_adjudicated_date is not null
+    where first_adjudicated_date is not null{% if changed %} and {{ in_changed_months('toYYYYMM(first_adjudicated_date)') }}{% endif %}
     group by first_adjudicated_date, facility_id
 ),
 
@@ -133,6 +150,7 @@ schedule as (
         sum(is_cancelled) as appointments_cancelled,
         sum(is_late_cancel) as appointments_late_cancelled
     from appointments
+    {% if changed %}where {{ in_changed_months('toYYYYMM(start_date)') }}{% endif %}
     group by start_date, facility_id
 ),
 

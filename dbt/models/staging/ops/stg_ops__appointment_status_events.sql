@@ -1,4 +1,4 @@
-{{ config(order_by='appointment_status_event_id', unique_key='appointment_status_event_id') }}
+{{ config(order_by='(appointment_id, appointment_status_event_id)', unique_key='appointment_status_event_id') }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ config(order_by='claim_line_id', unique_key='claim_line_id') }}
+{{ config(order_by='(claim_id, claim_line_id)', unique_key='claim_line_id') }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ config(order_by='claim_status_event_id', unique_key='claim_status_event_id') }}
+{{ config(order_by='(claim_id, claim_status_event_id)', unique_key='claim_status_event_id') }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ config(order_by='encounter_line_id', unique_key='encounter_line_id') }}
+{{ config(order_by='(encounter_id, encounter_line_id)', unique_key='encounter_line_id') }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ config(order_by='remittance_adjustment_id', unique_key='remittance_adjustment_id') }}
+{{ config(order_by='(claim_id, remittance_adjustment_id)', unique_key='remittance_adjustment_id') }}
 
 with
 

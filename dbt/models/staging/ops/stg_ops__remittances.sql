@@ -1,4 +1,4 @@
-{{ config(order_by='remittance_id', unique_key='remittance_id') }}
+{{ config(order_by='(claim_id, remittance_id)', unique_key='remittance_id') }}
 
 with
 
