@@ -419,12 +419,16 @@
     {{ months_spanning('(select max(date) from ' ~ this ~ ')', as_of_date()) }}
 {%- endmacro %}
 
-{#- The months from the earlier of two days to the later (both included). -#}
-{% macro months_spanning(day_a, day_b) -%}
+{#- The months from the earlier of two days to the later (both included); none for equal days with
+    `only_if_apart`. -#}
+{% macro months_spanning(day_a, day_b, only_if_apart=false) -%}
     select toYYYYMM(addMonths(toStartOfMonth(least(day_a, day_b)), toInt32(number)))
     from (select {{ day_a }} as day_a, {{ day_b }} as day_b)
     array join range(toUInt32(dateDiff('month', toStartOfMonth(least(day_a, day_b)),
                                        toStartOfMonth(greatest(day_a, day_b))) + 1)) as number
+    {%- if only_if_apart %}
+    where day_a != day_b
+    {%- endif %}
 {%- endmacro %}
 
 {#- The first day of activity, where fct_kpi_daily's calendar starts: the first visit, appointment
@@ -440,11 +444,13 @@
 
 {#- The months of fct_kpi_daily a change can reach. Each of its inputs is dated, so: every version's
     date of the visits, claims (date of service, submission, payer answers: money posted on a claim
-    moves none of the claim columns it reads, only the payments' own), payments and
-    appointments a change can alter; for the A/R snapshots, every month from the first day a change
-    can move a balance (ar_first_changed_day()) through today; the months between the table's last
-    day and today (days entering or leaving the window); and, when the first day of activity moved,
-    the months between where the calendar started and where it starts now. -#}
+    moves none of the claim columns it reads), payments and appointments a change can alter; for the
+    A/R snapshots, every month from the first day a change can move a balance (ar_first_changed_day())
+    through today; the months between the table's last day and today (days entering or leaving the
+    window); and, when the first day of activity moved, the months between where the calendar started
+    and where it starts now. A changed claim's status moves and remittances are read from staging, sorted
+    by claim (those unchanged are as they were at the last build), and the changed ones' every version
+    from raw by id: both use a primary index. -#}
 {% macro changed_kpi_months() -%}
     {%- set claims = changed_claim_ids(money=false) -%}
     select toYYYYMM(date_of_service) from {{ source('ops', 'encounters') }}
@@ -454,14 +460,18 @@
     select {{ months_around('submitted_at') }} from {{ source('ops', 'claims') }}
     where id in ({{ claims }}) and submitted_at is not null
     union distinct
-    select {{ months_around('occurred_at') }} from {{ source('ops', 'claim_status_events') }}
-    where claim_id in ({{ claims }})
+    {%- for table, day in [('claim_status_events', 'occurred_at'), ('remittances', 'received_at')] %}
+    select {{ months_around(day) }}
+    from (
+        select {{ day }} from {{ source('ops', table) }} where id in ({{ changed_rows(table) }})
+        union all
+        select {{ day }} from {{ ref('stg_ops__' ~ table) }} where claim_id in ({{ claims }})
+    )
     union distinct
-    select {{ months_around('received_at') }} from {{ source('ops', 'remittances') }}
-    where claim_id in ({{ claims }})
-    union distinct
+    {%- endfor %}
+    -- a payment's day, facility and amount are its own
     select {{ months_around('received_at') }} from {{ source('ops', 'payments') }}
-    where id in ({{ changed_payment_ids() }})
+    where id in ({{ changed_rows('payments') }})
     union distinct
     select {{ months_around('starts_at') }} from {{ source('ops', 'appointments') }}
     where id in ({{ changed_appointment_ids() }})
@@ -470,8 +480,7 @@
     union distinct
     {{ months_spanning('(select max(date) from ' ~ this ~ ')', as_of_date()) }}
     union distinct
-    select * from ({{ months_spanning('(select min(date) from ' ~ this ~ ')', kpi_first_day()) }})
-    where (select min(date) from {{ this }}) != {{ kpi_first_day() }}
+    {{ months_spanning('(select min(date) from ' ~ this ~ ')', kpi_first_day(), only_if_apart=true) }}
 {%- endmacro %}
 
 {#- Post-hook of fct_kpi_daily: its calendar runs from the first day of activity to today, so a staged
