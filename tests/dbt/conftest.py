@@ -6,10 +6,11 @@ through the ops service layer into a SQLite operational store, replicates it wit
 (models, data tests and unit tests) through `warehouse.dbt_runner`. It keeps the full-build SQL that build
 compiled for the incremental facts and the singular invariant tests, lets late data arrive (a back-dated
 remittance and payment, a rescheduled visit, a replaced schedule), replicates again, runs the incremental
-build (after two partial runs that leave STALE_INPUT behind its peers) and `dbt docs generate`. Tests
+build (after two partial runs that leave STALE_INPUT behind its peers), runs fct_kpi_daily once more after a
+stray day was slipped into its calendar, and `dbt docs generate`. Tests
 then compare the incremental facts with their full-build SQL run on the same data, re-run the invariants,
 and compare the marts with the ops store.
-dbt parse/compile is slow: dbt runs five times per session (one xdist group), never per test.
+dbt parse/compile is slow: dbt runs six times per session (one xdist group), never per test.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class MartsSession:
     target_dir: Path
     full_build_sql: dict[str, str]  # incremental model → the SQL its first (full) build ran
     invariant_sql: dict[str, str]  # singular test → its compiled SQL (rows returned = failures)
+    kpi_months: dict[int, bool]  # fct_kpi_daily's months after the incremental run → recomputed by it
+    calendar_run: DbtStep  # `run -s fct_kpi_daily` after a day before the first activity was slipped in
 
     def client(self, **kw):
         return get_client(url=self.url, **kw)
@@ -166,6 +169,24 @@ def _age_two_patients(client) -> None:
                        "settings mutations_sync = 2")
 
 
+def _months_written_by_the_last_run(client, schema: str, table: str) -> dict[int, bool]:
+    """Each month (partition) of a table → whether the last dbt run wrote it (for a table with no watermark
+    column: fct_kpi_daily's columns are KPIS.md's contract)."""
+    rows = client.query("select partition, max(modification_time) >= (select toStartOfSecond(max(started_at)) "
+                        "from dbt_meta.runs) from system.parts where database = {s:String} and table = {t:String} "
+                        "and active group by partition", parameters={"s": schema, "t": table}).result_rows
+    return {int(month): bool(fresh) for month, fresh in rows}
+
+
+def _move_the_kpi_calendar(client, url: str, target: Path) -> DbtStep:
+    """Slip a day from before the first activity into fct_kpi_daily, as a build made before that day's activity
+    was deleted leaves it, and run it again: its calendar must start at the first activity again (the stray
+    month dropped whole, the months up to the first activity's recomputed)."""
+    facility = client.query("select min(facility_id) from marts.fct_kpi_daily").result_rows[0][0]
+    client.command(f"insert into marts.fct_kpi_daily (date, facility_id) values ('2025-11-15', '{facility}')")
+    return _dbt(url, target, "run", "-s", "fct_kpi_daily")
+
+
 @pytest.fixture(scope="session")
 def marts(tmp_path_factory) -> Iterator[MartsSession]:
     root = tmp_path_factory.mktemp("dbt-marts")
@@ -194,9 +215,12 @@ def marts(tmp_path_factory) -> Iterator[MartsSession]:
             _fail_half_way(client, *HALF_DONE)
             _age_two_patients(client)
             incremental = _dbt(url, target, "run")
+            kpi_months = _months_written_by_the_last_run(client, "marts", "fct_kpi_daily")
+            calendar_run = _move_the_kpi_calendar(client, url, target)
             docs = _dbt(url, target, "docs", "generate", "--no-compile")
         client.close()
-        yield MartsSession(url, engine, built, build, stale, incremental, docs, target, full_build_sql, invariant_sql)
+        yield MartsSession(url, engine, built, build, stale, incremental, docs, target, full_build_sql, invariant_sql,
+                           kpi_months, calendar_run)
         engine.dispose()
     finally:
         handle.stop()

@@ -158,15 +158,20 @@ def test_late_data_recomputed_only_the_partitions_it_touches(marts, fact, day, r
 
 
 def test_late_data_recomputed_only_the_kpi_months_it_touches(marts):
-    """fct_kpi_daily has no watermark column (its columns are KPIS.md's contract): the months the last
-    run swapped in are the partitions written since it started."""
-    rows = marts.query("select partition, max(modification_time) >= (select toStartOfSecond(max(started_at)) "
-                       "from dbt_meta.runs) from system.parts where database = 'marts' and table = 'fct_kpi_daily' "
-                       "and active group by partition")
     # from Bob's payment back-dated to 2026-02-20 (the A/R snapshots) through today, not Fay's January claim
     # (a write-off moves none of its KPI columns); the moved visit's August is beyond the calendar (it ends today)
-    assert {int(month) for month, fresh in rows if fresh} == {202602, 202603, 202604, 202605, 202606}
-    assert any(not fresh for _, fresh in rows)
+    assert {month for month, fresh in marts.kpi_months.items() if fresh} == {202602, 202603, 202604, 202605, 202606}
+    assert any(not fresh for fresh in marts.kpi_months.values())
+
+
+def test_the_kpi_calendar_starts_again_at_the_first_activity(marts):
+    """A day before the first activity slipped into fct_kpi_daily: the next run drops its month (the equality
+    with a full rebuild checks the months after it)."""
+    assert marts.calendar_run.returncode == 0, marts.calendar_run.output
+    [(first,)] = marts.query("select min(date) from marts.fct_kpi_daily")
+    assert first.year == 2026
+    assert not marts.query("select partition from system.parts where database = 'marts' "
+                           "and table = 'fct_kpi_daily' and active and partition in ('202511', '202512')")
 
 
 def test_late_data_recomputed_only_the_denials_of_the_claims_it_touches(marts):
