@@ -354,12 +354,25 @@
     {{ staged_relation('__changed_months') }}
 {%- endmacro %}
 
+{#- A table built before the model was partitioned as it is now cannot take its partitions (ClickHouse:
+    "Tables have different partition key"): say what to run instead. -#}
+{% macro require_partition_key() -%}
+    {%- set built = run_query("select partition_key from system.tables where database = '" ~ this.schema
+                              ~ "' and name = '" ~ this.identifier ~ "'").rows[0][0] -%}
+    {%- if built not in [config.get('partition_by'), '(' ~ config.get('partition_by') ~ ')'] -%}
+        {{ exceptions.raise_compiler_error(this ~ " was built partitioned by '" ~ built ~ "', the model now by '"
+            ~ config.get('partition_by') ~ "': rebuild it once with `pms dbt run --full-refresh -s "
+            ~ this.identifier ~ "`") }}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro in_changed_months(month_expression) -%}
     {{ month_expression }} in (select month from {{ changed_months_relation() }})
 {%- endmacro %}
 
 {% macro stage_changed_months(months_sql, day_column, reference_tables=['facilities', 'payers']) -%}
     {%- if execute and is_incremental() -%}
+        {%- do require_partition_key() -%}
         {%- set staged -%}
             {{ months_sql }}
             union distinct

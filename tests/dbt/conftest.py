@@ -7,10 +7,11 @@ through the ops service layer into a SQLite operational store, replicates it wit
 compiled for the incremental facts and the singular invariant tests, lets late data arrive (a back-dated
 remittance and payment, a rescheduled visit, a replaced schedule), replicates again, runs the incremental
 build (after two partial runs that leave STALE_INPUT behind its peers), runs fct_kpi_daily once more after a
-stray day was slipped into its calendar, and `dbt docs generate`. Tests
+stray day was slipped into its calendar and on a copy built before it was partitioned, and `dbt docs
+generate`. Tests
 then compare the incremental facts with their full-build SQL run on the same data, re-run the invariants,
 and compare the marts with the ops store.
-dbt parse/compile is slow: dbt runs six times per session (one xdist group), never per test.
+dbt parse/compile is slow: dbt runs seven times per session (one xdist group), never per test.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class MartsSession:
     invariant_sql: dict[str, str]  # singular test → its compiled SQL (rows returned = failures)
     kpi_months: dict[int, bool]  # fct_kpi_daily's months after the incremental run → recomputed by it
     calendar_run: DbtStep  # `run -s fct_kpi_daily` after a day before the first activity was slipped in
+    unpartitioned_run: DbtStep  # `run -s fct_kpi_daily` on a table built before it was partitioned
 
     def client(self, **kw):
         return get_client(url=self.url, **kw)
@@ -187,6 +189,19 @@ def _move_the_kpi_calendar(client, url: str, target: Path) -> DbtStep:
     return _dbt(url, target, "run", "-s", "fct_kpi_daily")
 
 
+def _run_on_an_unpartitioned_kpi_table(client, url: str, target: Path) -> DbtStep:
+    """An incremental run of fct_kpi_daily on a copy built before the model was partitioned by month (as a
+    warehouse from before 2026-12-06 holds it); the table is put back afterwards."""
+    client.command("create table marts.kpi_unpartitioned engine = MergeTree order by (facility_id, date) "
+                   "as select * from marts.fct_kpi_daily")
+    client.command("exchange tables marts.kpi_unpartitioned and marts.fct_kpi_daily")
+    try:
+        return _dbt(url, target, "run", "-s", "fct_kpi_daily")
+    finally:
+        client.command("exchange tables marts.kpi_unpartitioned and marts.fct_kpi_daily")
+        client.command("drop table marts.kpi_unpartitioned")
+
+
 @pytest.fixture(scope="session")
 def marts(tmp_path_factory) -> Iterator[MartsSession]:
     root = tmp_path_factory.mktemp("dbt-marts")
@@ -217,10 +232,11 @@ def marts(tmp_path_factory) -> Iterator[MartsSession]:
             incremental = _dbt(url, target, "run")
             kpi_months = _months_written_by_the_last_run(client, "marts", "fct_kpi_daily")
             calendar_run = _move_the_kpi_calendar(client, url, target)
+            unpartitioned_run = _run_on_an_unpartitioned_kpi_table(client, url, target)
             docs = _dbt(url, target, "docs", "generate", "--no-compile")
         client.close()
         yield MartsSession(url, engine, built, build, stale, incremental, docs, target, full_build_sql, invariant_sql,
-                           kpi_months, calendar_run)
+                           kpi_months, calendar_run, unpartitioned_run)
         engine.dispose()
     finally:
         handle.stop()

@@ -174,6 +174,15 @@ def test_the_kpi_calendar_starts_again_at_the_first_activity(marts):
                            "and table = 'fct_kpi_daily' and active and partition in ('202511', '202512')")
 
 
+def test_a_kpi_table_from_before_its_partitioning_asks_for_a_full_refresh(marts):
+    """Its partitions cannot be swapped into a table partitioned otherwise; the run says what to do, and leaves
+    the table as it was (the equality with a full rebuild is checked on the table put back)."""
+    assert marts.unpartitioned_run.returncode != 0
+    assert "rebuild it once with `pms dbt run --full-refresh -s fct_kpi_daily`" in marts.unpartitioned_run.output
+    assert not marts.query("select name from system.tables where database = 'marts' "
+                           "and startsWith(name, 'fct_kpi_daily__')")
+
+
 def test_late_data_recomputed_only_the_denials_of_the_claims_it_touches(marts):
     fresh = marts.query("select claim_id from marts.fct_claim_denials where _source_watermark = "
                         "(select max(_source_watermark) from marts.fct_claim_denials)")
