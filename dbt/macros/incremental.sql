@@ -325,18 +325,24 @@
     watermark (not rebuilt: the run had no row for them), then the staged table. Compared with this
     run's own watermark, not the table's newest: a run that inserted nothing must still drop. -#}
 {% macro drop_partitions_not_rebuilt(month_expression, staged_table, staged_filter) -%}
+    {%- set emptied -%}
+        select month
+        from (
+            select {{ month_expression }} as month, max(_source_watermark) as watermark
+            from {{ this }}
+            where {{ staged_filter }}
+            group by month
+        )
+        where watermark < {{ reflected_through() }}
+    {%- endset -%}
+    {{ drop_partitions(emptied, staged_table) }}
+{%- endmacro %}
+
+{#- The tail of the month-swapping post-hooks, on incremental runs: drop the partitions `months_sql`
+    lists (whole, a metadata operation), then the staged table. -#}
+{% macro drop_partitions(months_sql, staged_table) -%}
     {%- if execute and is_incremental() -%}
-        {%- set emptied -%}
-            select month
-            from (
-                select {{ month_expression }} as month, max(_source_watermark) as watermark
-                from {{ this }}
-                where {{ staged_filter }}
-                group by month
-            )
-            where watermark < {{ reflected_through() }}
-        {%- endset -%}
-        {%- for row in run_query(emptied).rows -%}
+        {%- for row in run_query(months_sql).rows -%}
             {%- do run_query('alter table ' ~ this ~ ' drop partition ' ~ row[0]) -%}
         {%- endfor -%}
     {%- endif -%}
@@ -501,15 +507,10 @@
     months with rows). The model has no `_source_watermark` (its columns are KPIS.md's contract), so
     the range, not the watermark, tells which months were not rebuilt. -#}
 {% macro drop_months_outside_calendar() -%}
-    {%- if execute and is_incremental() -%}
-        {%- set outside -%}
-            select month from {{ changed_months_relation() }}
-            where (month < toYYYYMM({{ kpi_first_day() }}) or month > toYYYYMM({{ as_of_date() }}))
-              and month in (select distinct toYYYYMM(date) from {{ this }})
-        {%- endset -%}
-        {%- for row in run_query(outside).rows -%}
-            {%- do run_query('alter table ' ~ this ~ ' drop partition ' ~ row[0]) -%}
-        {%- endfor %}
-    drop table if exists {{ changed_months_relation() }}
-    {%- endif -%}
+    {%- set outside -%}
+        select month from {{ changed_months_relation() }}
+        where (month < toYYYYMM({{ kpi_first_day() }}) or month > toYYYYMM({{ as_of_date() }}))
+          and month in (select distinct toYYYYMM(date) from {{ this }})
+    {%- endset -%}
+    {{ drop_partitions(outside, changed_months_relation()) }}
 {%- endmacro %}
