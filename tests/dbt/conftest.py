@@ -139,16 +139,22 @@ def _redeliver(client) -> None:
         client.command(f"insert into raw.`{table}` select * from raw.`{table}`")
 
 
+def _touched_since_last_build(model: str, columns: tuple[tuple[str, str], ...]) -> str:
+    """SQL for the ids the raw rows replicated since `model`'s last build name (`(table, column)` each): what
+    its next run recomputes anyway, so a test that plants a stale row must choose outside them."""
+    watermark = f"(select max(reflected_through) from dbt_meta.model_watermarks where model = '{model}')"
+    return " union distinct ".join(
+        f"select assumeNotNull({column}) as id from raw.{table} where _replicated_at > {watermark} and {column} is not null"
+        for table, column in columns)
+
+
 def _fail_half_way(client, schema: str, model: str, key: str) -> None:
     """Stage one claim of `model` that nothing replicated since its last build touches, and delete its
     rows, as the pre-hook of a run that then failed would have."""
-    watermark = f"(select max(reflected_through) from dbt_meta.model_watermarks where model = '{model}')"
-    touched = " union distinct ".join(
-        f"select assumeNotNull({column}) as claim from raw.{table} where _replicated_at > {watermark} and {column} is not null"
-        for table, column in (("claims", "id"), ("claim_lines", "claim_id"), ("claim_status_events", "claim_id"),
-                              ("remittances", "claim_id"), ("payments", "claim_id"), ("adjustments", "claim_id")))
-    chosen = client.query(f"select min({key}) from {schema}.{model} where {key} not in (select claim from ({touched}))"
-                          ).result_rows[0][0]
+    touched = _touched_since_last_build(model, (("claims", "id"), ("claim_lines", "claim_id"),
+                                                ("claim_status_events", "claim_id"), ("remittances", "claim_id"),
+                                                ("payments", "claim_id"), ("adjustments", "claim_id")))
+    chosen = client.query(f"select min({key}) from {schema}.{model} where {key} not in ({touched})").result_rows[0][0]
     assert chosen.int != 0, f"every row of {model} changed since its last build: nothing left to fail half-way"
     client.command(f"create table {schema}.{model}__changed_keys (key UUID) engine = MergeTree order by key")
     client.command(f"insert into {schema}.{model}__changed_keys values ('{chosen}')")
@@ -159,9 +165,8 @@ def _fail_half_way(client, schema: str, model: str, key: str) -> None:
 def _age_two_patients(client) -> None:
     """Give one patient the age band, and another the insurance kind, of another day, as when a birthday or a
     coverage's end passes between two builds (the test's "today" is pinned): the next run must recompute them."""
-    watermark = "(select max(reflected_through) from dbt_meta.model_watermarks where model = 'dim_patient')"
-    touched = " union distinct ".join(f"select {column} from raw.{table} where _replicated_at > {watermark}" for table, column
-                                      in (("patients", "id"), ("coverages", "patient_id"), ("encounters", "patient_id")))
+    touched = _touched_since_last_build("dim_patient", (("patients", "id"), ("coverages", "patient_id"),
+                                                        ("encounters", "patient_id")))
     chosen = client.query(f"select groupArray(2)(patient_id) from (select patient_id from marts.dim_patient "
                           f"where age_band != '75+' and primary_payer_kind != 'self_pay' and patient_id not in ({touched}) "
                           f"order by patient_id)").result_rows[0][0]
