@@ -8,7 +8,7 @@ outbox payloads in the same order. Normalisations the services get from their py
 equality test (tests/simulator/test_paths.py) compares both paths column by column.
 
 Rows are kept in memory while they can still change and written in batches: every `batch` ops the
-rows touched since the last batch are encoded and handed to a loader thread, which writes them
+rows touched since the last batch are snapshotted and handed to a loader process, which writes them
 table by table (parents first; new rows inserted, rows an earlier batch wrote brought to their
 latest version by INSERT ... ON CONFLICT (id) DO UPDATE), then appends the batch's outbox events
 (their seq is assigned by the database in order) while the simulation goes on.
@@ -34,8 +34,9 @@ from pms.settings import get_settings
 from simulator import ops
 from simulator.ids import Ids
 from simulator.writers.common import NO_LOGIN
+from simulator.writers.deferred import deferred_keys
 from simulator.writers.rows import RowStore
-from simulator.writers.sink import Batch, Loader, Sink
+from simulator.writers.sink import Batch, Loader
 
 ZERO = Decimal("0.00")
 TERMINAL = frozenset({"completed", "cancelled", "no_show"})  # no later op reads the appointment's row
@@ -57,22 +58,22 @@ class BulkWriter:
         self.patients = 0
         self.limit = get_settings().adjustment_approval_limit
         self.upsert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
-        self.sink = Sink.for_dialect(engine.dialect)
 
     # -- driving --
 
     def write(self, stream: Iterable[ops.Op], progress: Callable[[ops.Op], None] | None = None) -> None:
-        loader = Loader(self.engine, self.sink)
-        try:
-            for n, op in enumerate(stream, 1):
-                getattr(self, type(op).__name__)(op)
-                if n % self.batch == 0:
-                    loader.put(self._batch())
-                if progress:
-                    progress(op)
-            loader.put(self._batch())
-        finally:
-            loader.close()
+        with deferred_keys(self.engine):
+            loader = Loader(self.engine.url.render_as_string(hide_password=False))
+            try:
+                for n, op in enumerate(stream, 1):
+                    getattr(self, type(op).__name__)(op)
+                    if n % self.batch == 0:
+                        loader.put(self._batch())
+                    if progress:
+                        progress(op)
+                loader.put(self._batch())
+            finally:
+                loader.close()
         with self.engine.begin() as conn:
             conn.execute(self.upsert(Counter).values(name="mrn", value=self.patients)
                          .on_conflict_do_update(index_elements=["name"], set_={"value": self.patients}))
@@ -85,18 +86,17 @@ class BulkWriter:
                 conn.exec_driver_sql("ANALYZE")
 
     def _batch(self) -> Batch:
-        """The rows touched since the last batch, encoded now (later ops go on changing them), parents
-        first, and the outbox events in order."""
-        store, batch = self.store, Batch()
-        for table in Base.metadata.sorted_tables:
-            rows = store.dirty.pop(table.name, None)
-            if rows:
-                new = [r for r in rows.values() if WRITTEN not in r]
-                seen = [r for r in rows.values() if WRITTEN in r]
-                for r in new:
-                    r[WRITTEN] = True
-                batch.tables.append((table, self.sink.encode(table, new), self.sink.encode(table, seen)))
-        batch.outbox, store.outbox = self.sink.encode_outbox(store.outbox), []
+        """The events since the last batch (each row's values when it changed: later ops go on
+        changing the rows), and which of the rows they touch an earlier batch wrote."""
+        store, batch = self.store, Batch(events=self.store.events)
+        store.events = []
+        for table, rows in store.dirty.items():
+            seen = {i for i, r in rows.items() if WRITTEN in r}
+            if seen:
+                batch.seen[table] = seen
+            for r in rows.values():
+                r[WRITTEN] = True
+        store.dirty = {}
         return batch
 
     def _row(self, ref: ops.Ref) -> dict:
@@ -142,10 +142,10 @@ class BulkWriter:
 
     def CreateUser(self, op: ops.CreateUser) -> None:
         op.ref.id = self.ids.text("users")
-        self.store.dirty.setdefault("users", {})[op.ref.id] = {
+        self.store.insert_quietly(Base.metadata.tables["users"], {
             "id": op.ref.id, "username": op.username, "password_hash": NO_LOGIN, "role": op.role,
             "provider_id": op.provider.id if op.provider else None, "facility_ids": [f.id for f in op.facilities],
-            "active": True, "created_at": op.at, "updated_at": op.at}
+            "active": True, "created_at": op.at, "updated_at": op.at})
 
     def SetSchedule(self, op: ops.SetSchedule) -> None:
         provider_id = op.provider.id

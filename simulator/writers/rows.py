@@ -1,83 +1,42 @@
 """A row store that stands in for the ORM session in the bulk writer.
 
 It keeps the current version of every row as a dict, fills the defaults the models would (seeded
-id at insert, created_at/updated_at from the simulated clock, column defaults), and turns every
-insert and every real change into the outbox event the ORM hooks would write: the payload is built
-with ops_api.outbox's own conversions (money as strings, ISO times, pseudonyms for encrypted
-columns) in the mapper's column order, so the JSON is byte-identical.
+id at insert, created_at/updated_at from the simulated clock, column defaults), and records every
+insert and every real change as an event: the row's values at that moment, in its table's column
+order. The loader process turns each event into the outbox row the ORM hooks would write
+(payloads.py) and the last one of each row into its table row.
 
 `flush(events)` mirrors one Session.flush(): within a flush the ORM writes tables parent-first
 (the metadata's sorted order, ties by name), inserts before updates of one table.
 """
 
-import json
+from collections.abc import Callable
 from datetime import datetime
-from enum import Enum
+from operator import itemgetter
 
-from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, Text, Time, Uuid, inspect
+from sqlalchemy import Table, inspect
 
-from ops_api.crypto import pseudonym
 from ops_api.models import Base
-from ops_api.models.types import EncryptedString, Money, UTCDateTime
-from ops_api.outbox import _json_value
 
 from simulator.ids import Ids
 
 RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
 
-_ISO: dict = {}  # value → ISO text; the same instants recur in many rows (created_at = updated_at = op time)
-
-
-def _iso(v):
-    text = _ISO.get(v)
-    if text is None:
-        if len(_ISO) > 200_000:
-            _ISO.clear()
-        text = _ISO[v] = v.isoformat()
-    return text
-
-
-def _text(v):
-    return v if v.__class__ is str else str(v)
-
-
-def _enum(v):
-    return v.value if isinstance(v, Enum) else v
-
-
-def _converter(coltype):
-    """The outbox conversion of one column's values (ops_api.outbox._json_value, specialised by type:
-    one call per value instead of a chain of isinstance tests)."""
-    if isinstance(coltype, EncryptedString):
-        return pseudonym
-    if isinstance(coltype, (UTCDateTime, Date, Time)):
-        return _iso
-    if isinstance(coltype, Uuid):
-        return _text  # the bulk writer keeps ids as their canonical strings
-    if isinstance(coltype, (Money, Numeric)):
-        return str
-    if getattr(coltype, "enum_class", None) is not None:
-        return _enum
-    if isinstance(coltype, (String, Text, Integer, Boolean, JSON)):
-        return None
-    return _json_value
-
-
-_dumps = json.JSONEncoder(separators=(",", ":")).encode  # what json.dumps(..., separators=(",", ":")) does
-_quote = json.encoder.encode_basestring_ascii  # the escaper json.dumps uses (ensure_ascii=True)
+def snapshot(table: Table) -> Callable[[dict], tuple]:
+    """Row dict → its values in the table's column order (what an event and a Batch carry)."""
+    return itemgetter(*(c.name for c in table.columns))
 
 
 class Spec:
-    """Per model: column keys in mapper order, defaults, encrypted columns."""
+    """Per model: column keys in mapper order, defaults, the snapshot of a row."""
 
     def __init__(self, model):
         mapper = inspect(model)
         self.model = model
         self.table = model.__tablename__
         self.keys = [attr.key for attr in mapper.column_attrs]
-        self.fragments = [(attr.key, _quote(attr.key) + ":", _converter(attr.columns[0].type))
-                          for attr in mapper.column_attrs]
+        self.values = snapshot(model.__table__)
         self.defaults: dict[str, object] = {}
         for attr in mapper.column_attrs:
             col = attr.columns[0]
@@ -97,35 +56,13 @@ class Spec:
         row.update(values)
         return row
 
-    def payload(self, row: dict) -> str:
-        """json.dumps(row_payload, separators=(",", ":")), assembled from per-column fragments:
-        strings go through the json module's own C escaper, so the text is the same."""
-        parts = []
-        for key, head, conv in self.fragments:
-            v = row[key]
-            if v is None:
-                parts.append(head + "null")
-                continue
-            if conv is not None:
-                v = conv(v)
-            cls = v.__class__
-            if cls is str:
-                parts.append(head + _quote(v))
-            elif cls is bool:
-                parts.append(head + ("true" if v else "false"))
-            elif cls is int:
-                parts.append(head + int.__repr__(v))
-            else:
-                parts.append(head + _dumps(v))
-        return "{" + ",".join(parts) + "}"
-
 
 class RowStore:
     def __init__(self, ids: Ids):
         self.ids = ids
         self.specs: dict[type, Spec] = {}
         self.dirty: dict[str, dict] = {}  # table → {id: row}, first-touch order
-        self.outbox: list[dict] = []
+        self.events: list[tuple] = []  # (table, row values, at or None for no outbox event), in order
 
     def spec(self, model) -> Spec:
         if model not in self.specs:
@@ -133,10 +70,12 @@ class RowStore:
         return self.specs[model]
 
     def flush(self, now: datetime, events: list[tuple]) -> None:
-        """events: ("insert", model, values) → a new row; ("update", model, row, changes). Returns
-        nothing; inserted rows are stored into the `into` list given as a fourth element, if any."""
-        ordered = sorted(enumerate(events), key=lambda e: (RANK[e[1][1].__tablename__], e[1][0] != "insert", e[0]))
-        for _, event in ordered:
+        """events: ("insert", model, row) → a new row, its id assigned here; ("update", model, row,
+        changes) → a new version if anything changed. Ordered as the ORM orders one flush (sorted is
+        stable, so events of one table and kind keep their order)."""
+        if len(events) > 1:
+            events = sorted(events, key=lambda e: (RANK[e[1].__tablename__], e[0] != "insert"))
+        for event in events:
             if event[0] == "insert":
                 _, model, row = event
                 spec = self.spec(model)
@@ -154,7 +93,11 @@ class RowStore:
         """A row for a later flush ("insert", model, row): defaults filled, id assigned at flush."""
         return self.spec(model).new_row(values)
 
+    def insert_quietly(self, table: Table, row: dict) -> None:
+        """A row the ORM writes without an outbox event (a user: staff accounts do not replicate)."""
+        self.dirty.setdefault(table.name, {})[row["id"]] = row
+        self.events.append((table.name, snapshot(table)(row), None))
+
     def _emit(self, spec: Spec, row: dict, now: datetime) -> None:
         self.dirty.setdefault(spec.table, {})[row["id"]] = row
-        self.outbox.append({"entity": spec.table, "entity_id": row["id"], "op": "upsert",
-                            "payload": spec.payload(row), "occurred_at": now})
+        self.events.append((spec.table, spec.values(row), now))

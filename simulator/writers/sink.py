@@ -4,9 +4,12 @@ Values go through each column's own SQLAlchemy bind processor (money to cents on
 JSON, encryption at rest, enums), so the stored bytes are those the ORM would store; only the
 per-row Python overhead of Core's executemany is skipped.
 
-Encoding and writing are split: the simulation's thread encodes a batch (a snapshot of rows that
-later ops go on changing), and `Loader` writes it on a second thread, so the database's own work
-(COPY parsing, index upkeep, the upserts) runs beside the simulation instead of after it.
+The simulation and the writing run in two processes, since one interpreter runs on one core. The
+writer's process records each insert and change as the row's values at that moment (a tuple:
+later ops go on changing the rows) and `Loader` hands every batch of them, pickled, to a child
+process. The child builds the outbox payloads (payloads.py), takes each row's last values as its
+table row, encodes them and writes them. Payloads, encoding and COPY formatting cost about as
+much Python as the simulation itself (docs/simulator.md); the pickling costs a fraction of that.
 
 SQLite: `INSERT ... ON CONFLICT (id) DO UPDATE` in executemany, with PRAGMA synchronous=OFF and a
 large cache for the load (the database file is new or reset, so a crash means re-seeding anyway).
@@ -15,37 +18,70 @@ COPY into a temporary table and one INSERT ... SELECT ... ON CONFLICT per table;
 COPYed straight in as text (seq from its sequence, in row order).
 """
 
+import json
+import multiprocessing
+import pickle
 import queue
-import threading
+import signal
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Table, Uuid
+from sqlalchemy import JSON, Connection, Table, Uuid
 
-from ops_api.models import OutboxEvent
+from ops_api.db import make_engine
+from ops_api.models import Base, OutboxEvent
 from ops_api.models.types import UTCDateTime
 
+from simulator.writers.payloads import Memo, compile_payload
+
 OUTBOX_COLUMNS = ("entity", "entity_id", "op", "payload", "occurred_at")
+ID = {t.name: [c.name for c in t.columns].index("id") for t in Base.metadata.sorted_tables if "id" in t.c}
+MODELS = {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
 
 
 @dataclass
 class Batch:
-    """Encoded rows per table, parents first (rows new in this batch, rows an earlier batch wrote),
-    and the batch's outbox events (tuples, or COPY text)."""
+    """What the writer hands the loader: every insert and change since the last batch as (table,
+    the row's values in column order, when; None for a row with no outbox event), in order, and per
+    table the ids of the rows among them that an earlier batch wrote. Plain values: it pickles
+    cheaply."""
 
-    tables: list[tuple[Table, list[tuple], list[tuple]]] = field(default_factory=list)
-    outbox: list[tuple] | str = field(default_factory=list)
+    events: list[tuple[str, tuple, datetime | None]] = field(default_factory=list)
+    seen: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _latest(batch: Batch) -> list[tuple[str, list[tuple], list[tuple]]]:
+    """Each row's last values in the batch, per table, parents first, rows in first-touch order:
+    (table, rows new in this batch, rows an earlier batch wrote)."""
+    latest: dict[str, dict[str, tuple]] = {}
+    for name, values, _ in batch.events:
+        latest.setdefault(name, {})[values[ID[name]]] = values
+    out = []
+    for table in Base.metadata.sorted_tables:
+        rows = latest.get(table.name)
+        if rows:
+            seen = batch.seen.get(table.name, ())
+            out.append((table.name, [v for i, v in rows.items() if i not in seen],
+                        [v for i, v in rows.items() if i in seen]))
+    return out
 
 
 class Encoder:
-    """Row dict → tuple of DB-API values, in the table's column order."""
+    """Row values → DB-API values, in the table's column order: one generated function per table
+    that calls each column's processor (if it has one) on non-null values."""
 
     def __init__(self, table: Table, dialect):
         self.table = table
         self.names = [c.name for c in table.columns]
-        self.procs = [(c.name, _processor(c.type, dialect)) for c in table.columns]
-
-    def __call__(self, row: dict) -> tuple:
-        return tuple(p(row[n]) if p is not None and row[n] is not None else row[n] for n, p in self.procs)
+        procs = {f"p{i}": _processor(c.type, dialect) for i, c in enumerate(table.columns)}
+        items = [f"row[{i}]" if procs[f"p{i}"] is None else f"None if (v := row[{i}]) is None else p{i}(v)"
+                 for i in range(len(self.names))]
+        namespace = {k: p for k, p in procs.items() if p is not None}
+        exec(compile(f"def encode(row):\n    return ({', '.join(items)},)\n", f"<encode {table.name}>", "exec"),  # noqa: S102
+             namespace)
+        self.encode: Callable[[tuple], tuple] = namespace["encode"]
 
 
 def _uuid_hex(value):
@@ -53,25 +89,31 @@ def _uuid_hex(value):
     return value.replace("-", "") if value.__class__ is str else value.hex
 
 
-def _memo(process):
-    """Many rows share one instant (the op's time): convert each distinct value once per batch."""
-    seen: dict = {}
+def _memo(process: Callable) -> Callable:
+    """Many rows share one instant (the op's time) or one code list: convert each value once."""
+    return Memo(process).__getitem__
 
-    def memoised(value):
-        out = seen.get(value)
-        if out is None:
-            if len(seen) > 100_000:
-                seen.clear()
-            out = seen[value] = process(value)
-        return out
 
-    return memoised
+def _json_text(value) -> str:
+    """The text psycopg's Json dumper sends (json.dumps, default separators): PostgreSQL's json type
+    stores it as it is. The JSON columns hold short lists of codes, made text once each."""
+    return _json_lists(tuple(value)) if value.__class__ is list else json.dumps(value)
+
+
+_json_lists = _memo(lambda items: json.dumps(list(items)))
 
 
 def _processor(coltype, dialect):
     if isinstance(coltype, Uuid):
         return _uuid_hex if dialect.name == "sqlite" else None  # PostgreSQL's COPY parses the text form
     process = coltype._cached_bind_processor(dialect)
+    if dialect.name == "postgresql":
+        # COPY takes text: hand it the text psycopg's dumpers would make, without their per-value
+        # cost (a timestamptz or a Json costs them 3-4 µs, a str 0.1 µs).
+        if isinstance(coltype, UTCDateTime):
+            return _memo(lambda v: process(v).isoformat())  # process refuses naive times, makes UTC
+        if isinstance(coltype, JSON):
+            return _json_text
     if isinstance(coltype, UTCDateTime) and process is not None:
         return _memo(process)
     return process
@@ -81,46 +123,54 @@ class Sink:
     def __init__(self, dialect):
         self.dialect = dialect
         self.encoders: dict[str, Encoder] = {}
+        self.payloads: dict[str, Callable[[tuple], str]] = {}
+
+    def events(self, batch: Batch) -> list[tuple]:
+        """The batch's outbox events: (entity, entity_id, payload, occurred_at)."""
+        out = []
+        for name, values, at in batch.events:
+            if at is not None:
+                payload = self.payloads.get(name)
+                if payload is None:
+                    payload = self.payloads[name] = compile_payload(MODELS[name])
+                out.append((name, values[ID[name]], payload(values), at))
+        return out
 
     @staticmethod
     def for_dialect(dialect) -> "Sink":
         return PostgresSink(dialect) if dialect.name == "postgresql" else SqliteSink(dialect)
 
-    def encoder(self, table: Table) -> Encoder:
-        if table.name not in self.encoders:
-            self.encoders[table.name] = Encoder(table, self.dialect)
-        return self.encoders[table.name]
+    def encoder(self, name: str) -> Encoder:
+        if name not in self.encoders:
+            self.encoders[name] = Encoder(Base.metadata.tables[name], self.dialect)
+        return self.encoders[name]
 
-    def encode(self, table: Table, rows) -> list[tuple]:
-        enc = self.encoder(table)
-        return [enc(r) for r in rows]
-
-    def encode_outbox(self, events: list[dict]) -> list[tuple] | str:
-        raise NotImplementedError
+    def encode(self, name: str, rows: list[tuple]) -> list[tuple]:
+        encode = self.encoder(name).encode
+        return [encode(r) for r in rows]
 
     def write(self, conn: Connection, batch: Batch) -> None:
+        """Encode and write one batch in the caller's transaction."""
         raise NotImplementedError
 
 
 class SqliteSink(Sink):
     def __init__(self, dialect):
         super().__init__(dialect)
-        outbox = OutboxEvent.__table__
-        self.outbox_procs = [_processor(outbox.c[n].type, dialect) for n in OUTBOX_COLUMNS]
+        self.occurred_at = _processor(OutboxEvent.__table__.c.occurred_at.type, dialect)  # the others are text
         self.sql: dict[str, str] = {}
 
-    def encode_outbox(self, events: list[dict]) -> list[tuple]:
-        procs = self.outbox_procs
-        return [tuple(p(e[n]) if p is not None else e[n] for n, p in zip(OUTBOX_COLUMNS, procs, strict=True))
-                for e in events]
+    def encode_outbox(self, events: list[tuple]) -> list[tuple]:
+        occurred_at = self.occurred_at
+        return [(e, i, "upsert", p, occurred_at(t)) for e, i, p, t in events]
 
-    def upsert_sql(self, table: Table) -> str:
-        if table.name not in self.sql:
-            names = self.encoder(table).names
+    def upsert_sql(self, name: str) -> str:
+        if name not in self.sql:
+            names = self.encoder(name).names
             sets = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
-            self.sql[table.name] = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-                                    f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (id) DO UPDATE SET {sets}")
-        return self.sql[table.name]
+            self.sql[name] = (f"INSERT INTO {name} ({', '.join(names)}) "
+                              f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (id) DO UPDATE SET {sets}")
+        return self.sql[name]
 
     def write(self, conn: Connection, batch: Batch) -> None:
         conn.exec_driver_sql("PRAGMA synchronous=OFF")
@@ -129,10 +179,11 @@ class SqliteSink(Sink):
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB
         raw = conn.connection.driver_connection
-        for table, new, seen in batch.tables:
-            raw.executemany(self.upsert_sql(table), new + seen)
-        if batch.outbox:
-            raw.executemany(f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES (?, ?, ?, ?, ?)", batch.outbox)
+        for name, new, seen in _latest(batch):
+            raw.executemany(self.upsert_sql(name), self.encode(name, new + seen))
+        if events := self.events(batch):
+            raw.executemany(f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+                            self.encode_outbox(events))
 
 
 def _copy_text(value: str) -> str:
@@ -146,64 +197,115 @@ class PostgresSink(Sink):
         super().__init__(dialect)
         self.iso = _memo(lambda v: v.isoformat())
 
-    def encode_outbox(self, events: list[dict]) -> str:
+    def encode_outbox(self, events: list[tuple]) -> str:
         iso = self.iso
-        return "".join(f"{e['entity']}\t{e['entity_id']}\t{e['op']}\t{_copy_text(e['payload'])}\t"
-                       f"{iso(e['occurred_at'])}\n" for e in events)
+        return "".join(f"{e}\t{i}\tupsert\t{_copy_text(p)}\t{iso(t)}\n" for e, i, p, t in events)
 
     def write(self, conn: Connection, batch: Batch) -> None:
         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")  # a lost tail means re-seeding anyway
         with conn.connection.driver_connection.cursor() as cur:
-            for table, new, seen in batch.tables:
-                names = ", ".join(self.encoder(table).names)
+            for name, new, seen in _latest(batch):
+                encoder = self.encoder(name)
+                encode, names = encoder.encode, ", ".join(encoder.names)
                 if new:
-                    with cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                    with cur.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
                         for row in new:
-                            copy.write_row(row)
+                            copy.write_row(encode(row))
                 if seen:
-                    tmp = f"sim_load_{table.name}"
-                    sets = ", ".join(f"{n} = excluded.{n}" for n in self.encoder(table).names if n != "id")
-                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table.name}) ON COMMIT DELETE ROWS")
+                    tmp = f"sim_load_{name}"
+                    sets = ", ".join(f"{n} = excluded.{n}" for n in encoder.names if n != "id")
+                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {name}) ON COMMIT DELETE ROWS")
                     with cur.copy(f"COPY {tmp} ({names}) FROM STDIN") as copy:
                         for row in seen:
-                            copy.write_row(row)
-                    cur.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {tmp} "
+                            copy.write_row(encode(row))
+                    cur.execute(f"INSERT INTO {name} ({names}) SELECT {names} FROM {tmp} "
                                 f"ON CONFLICT (id) DO UPDATE SET {sets}")
-            if batch.outbox:
+            if events := self.events(batch):
                 with cur.copy(f"COPY outbox ({', '.join(OUTBOX_COLUMNS)}) FROM STDIN") as copy:
-                    copy.write(batch.outbox)
+                    copy.write(self.encode_outbox(events))
+
+
+class LoadFailed(RuntimeError):
+    """The loader process stopped without a picklable error (killed, or an exotic exception)."""
+
+
+def _portable(exc: Exception) -> Exception:
+    """The error itself if it survives pickling (sqlite3's and psycopg's do), else its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001
+        return LoadFailed(f"{type(exc).__name__}: {exc}")
+
+
+def _serve(url: str, batches, errors) -> None:
+    """The loader process: write each batch in its own transaction until None. After a failure it
+    reports the error, writes nothing more (later batches are drained, not written) and exits 1."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the writer, which then closes us
+    engine = make_engine(url)
+    sink = Sink.for_dialect(engine.dialect)
+    failed = False
+    while (data := batches.get()) is not None:
+        if not failed:
+            try:
+                with engine.begin() as conn:
+                    sink.write(conn, pickle.loads(data))
+            except Exception as exc:  # handed to the writer's process
+                failed = True
+                errors.put(_portable(exc))
+    engine.dispose()
+    errors.close()
+    errors.join_thread()  # the error is in the pipe before the exit code says there is one
+    sys.exit(1 if failed else 0)
 
 
 class Loader:
-    """Writes batches on a background thread, in order, one transaction each. At most one batch
-    waits in the queue, so memory stays at about two batches. A failed write is raised in the
-    caller's thread at its next `put` or at `close`, and nothing after it is written."""
+    """Writes batches in a child process, in order, one transaction each. At most two batches wait
+    in the pipe, so memory stays at a few batches. A failed write is raised in the writer at its
+    next `put` or at `close`, and nothing after it is written.
 
-    def __init__(self, engine: Engine, sink: Sink):
-        self.engine, self.sink = engine, sink
-        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+    The child is forked: it starts at once with the writer's modules and settings (encryption keys
+    included), and needs no importable `__main__` as spawned children do. It opens its own engine
+    and touches none of the writer's connections, threads or locks, and it ends with os._exit, so
+    none of the writer's objects are finalised twice."""
+
+    def __init__(self, url: str):
+        context = multiprocessing.get_context("fork")
+        self.batches = context.Queue(maxsize=2)
+        self.errors = context.Queue()
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="bulk-loader", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (batch := self.queue.get()) is not None:
-            if self.error is None:
-                try:
-                    with self.engine.begin() as conn:
-                        self.sink.write(conn, batch)
-                except BaseException as exc:  # handed to the caller's thread
-                    self.error = exc
+        self.process = context.Process(target=_serve, args=(url, self.batches, self.errors), name="bulk-loader",
+                                       daemon=True)
+        self.process.start()
 
     def _raise(self) -> None:
+        """The child's error, if it reported one (LoadFailed if it died without one); once known,
+        raised again at every later call."""
+        if self.error is None:
+            try:
+                self.error = self.errors.get(timeout=5) if self.process.exitcode else self.errors.get_nowait()
+            except queue.Empty:
+                if self.process.exitcode:
+                    self.error = LoadFailed(f"the loader process exited with code {self.process.exitcode}")
         if self.error is not None:
             raise self.error
 
+    def _send(self, item: bytes | None) -> None:
+        while self.process.is_alive():
+            try:
+                self.batches.put(item, timeout=1)
+                return
+            except queue.Full:
+                continue
+
     def put(self, batch: Batch) -> None:
+        """Pickled here, not on the queue's feeder thread: the writer goes on changing the lists
+        and dicts the batch's values may share."""
         self._raise()
-        self.queue.put(batch)
+        self._send(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
 
     def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
+        self._send(None)
+        self.process.join()
+        self.batches.close()
         self._raise()

@@ -1,8 +1,15 @@
 """The two write paths give the same rows, ids, timestamps and outbox events for the same seed."""
 
 import collections
+import json
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from ops_api.db import make_engine
+from ops_api.models import Base
 
 from simulator import engine, practice, run
 from simulator.scales import SCALES
@@ -53,3 +60,11 @@ def test_bulk_writes_what_the_services_write_on_sqlite(service_url, bulk_url):
 def test_bulk_on_postgresql_writes_what_the_services_write(service_url, pg_url):
     run.seed(pg_url, "tiny", SEED, ANCHOR, "bulk")
     _assert_same(dumped(service_url), dumped(pg_url))
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        # The load's dropped foreign keys and indexes are back, as the migrations made them.
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        # JSON columns hold the text psycopg's Json dumper would have sent (PostgreSQL keeps it as is).
+        stored = conn.execute(text("SELECT modifiers::text FROM claim_lines WHERE modifiers::text <> '[]'")).all()
+        assert stored and all(t == json.dumps(json.loads(t)) for t, in stored)
+    engine.dispose()

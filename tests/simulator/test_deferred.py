@@ -1,0 +1,48 @@
+"""The bulk load's dropped foreign keys and indexes come back: after a load, after a failed one, and
+at the next seed after a killed one."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.schema import DropConstraint, DropIndex
+
+from ops_api import migrations
+from ops_api.db import make_engine
+from ops_api.models import Base
+from simulator.writers.deferred import deferred_keys, restore
+from tests.pg import pg_schema
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def engine(worker_id):
+    with pg_schema(f"deferred_{worker_id}") as url:
+        migrations.upgrade(url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+def schema_drift(engine) -> list:
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+
+
+def test_a_failed_load_still_gets_its_keys_and_indexes_back(engine):
+    with pytest.raises(RuntimeError, match="load failed"), deferred_keys(engine):
+        assert inspect(engine).get_foreign_keys("claims") == []
+        assert [ix["name"] for ix in inspect(engine).get_indexes("claims") if not ix["unique"]] == []
+        raise RuntimeError("load failed")
+    assert schema_drift(engine) == []
+
+
+def test_the_next_seed_heals_a_store_a_killed_load_left_without_them(engine):
+    claims, lines = Base.metadata.tables["claims"], Base.metadata.tables["claim_lines"]
+    with engine.begin() as conn:  # what a load killed half-way leaves
+        conn.execute(DropConstraint(next(iter(lines.foreign_key_constraints))))
+        conn.execute(DropIndex(next(ix for ix in claims.indexes if ix.name == "ix_claims_patient_id")))
+    assert len(schema_drift(engine)) == 2
+    restore(engine)
+    assert schema_drift(engine) == []
