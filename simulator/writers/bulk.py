@@ -7,11 +7,12 @@ outbox payloads in the same order. Normalisations the services get from their py
 (patients, coverages, facilities, providers) are applied by building the same schemas. The
 equality test (tests/simulator/test_paths.py) compares both paths column by column.
 
-Rows are kept in memory while they can still change and written in batches: every `batch` ops the
-rows touched since the last batch are snapshotted and handed to a loader process, which writes them
-table by table (parents first; new rows inserted, rows an earlier batch wrote brought to their
-latest version by INSERT ... ON CONFLICT (id) DO UPDATE), then appends the batch's outbox events
-(their seq is assigned by the database in order) while the simulation goes on.
+Rows are kept in memory while they can still change. Every insert and change is recorded as the
+row's values at that moment (a tuple; column values are never changed in place, only replaced, so
+the tuple stays true), and every `batch` ops those events go to a loader process (sink.py), which
+turns each into its outbox row (seq assigned by the database, in order) and writes each row's last
+values table by table, parents first (new rows inserted; rows an earlier batch wrote brought to
+their latest version by INSERT ... ON CONFLICT (id) DO UPDATE), while the simulation goes on.
 """
 
 from collections.abc import Callable, Iterable
