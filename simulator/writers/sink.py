@@ -26,6 +26,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime
 
 from sqlalchemy import JSON, Connection, Table, Uuid
@@ -94,6 +95,16 @@ def _memo(process: Callable) -> Callable:
     return Memo(process).__getitem__
 
 
+@cache
+def _utc(dialect) -> Callable:
+    """UTCDateTime's conversion, one memo for every column: created_at, updated_at, occurred_at
+    and status_changed_at hold the same instants (one memo per column held ~30× the memory)."""
+    process = UTCDateTime()._cached_bind_processor(dialect)
+    if dialect.name == "postgresql":  # COPY takes text; process refuses naive times, makes UTC
+        return _memo(lambda v: process(v).isoformat())
+    return _memo(process)
+
+
 def _json_text(value) -> str:
     """The text psycopg's Json dumper sends (json.dumps, default separators): PostgreSQL's json type
     stores it as it is. The JSON columns hold short lists of codes, made text once each."""
@@ -106,17 +117,13 @@ _json_lists = _memo(lambda items: json.dumps(list(items)))
 def _processor(coltype, dialect):
     if isinstance(coltype, Uuid):
         return _uuid_hex if dialect.name == "sqlite" else None  # PostgreSQL's COPY parses the text form
-    process = coltype._cached_bind_processor(dialect)
-    if dialect.name == "postgresql":
-        # COPY takes text: hand it the text psycopg's dumpers would make, without their per-value
-        # cost (a timestamptz or a Json costs them 3-4 µs, a str 0.1 µs).
-        if isinstance(coltype, UTCDateTime):
-            return _memo(lambda v: process(v).isoformat())  # process refuses naive times, makes UTC
-        if isinstance(coltype, JSON):
-            return _json_text
-    if isinstance(coltype, UTCDateTime) and process is not None:
-        return _memo(process)
-    return process
+    # On PostgreSQL, COPY takes text: timestamps and JSON get the text psycopg's dumpers would make,
+    # without their per-value cost (a timestamptz or a Json costs them 3-4 µs, a str 0.1 µs).
+    if isinstance(coltype, UTCDateTime):
+        return _utc(dialect)
+    if isinstance(coltype, JSON) and dialect.name == "postgresql":
+        return _json_text
+    return coltype._cached_bind_processor(dialect)
 
 
 class Sink:
@@ -195,7 +202,7 @@ def _copy_text(value: str) -> str:
 class PostgresSink(Sink):
     def __init__(self, dialect):
         super().__init__(dialect)
-        self.iso = _memo(lambda v: v.isoformat())
+        self.iso = _utc(dialect)
 
     def encode_outbox(self, events: list[tuple]) -> str:
         iso = self.iso
