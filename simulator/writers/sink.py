@@ -26,8 +26,8 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import JSON, Connection, Table, Uuid
 
