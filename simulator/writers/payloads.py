@@ -34,9 +34,16 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode  # what json.dumps(..., 
 _quote = json.encoder.encode_basestring_ascii  # the escaper json.dumps uses (ensure_ascii=True)
 
 
+def json_text(dumps: Callable[[object], str]) -> Callable[[object], str]:
+    """`dumps` for a JSON column's value, each distinct list made text once: the JSON columns hold
+    short lists of codes or ids (keyed by tuple(list)); anything else goes to `dumps` as it is."""
+    lists = Memo(lambda items: dumps(list(items)))
+    return lambda v: lists[tuple(v)] if v.__class__ is list else dumps(v)
+
+
 _quoted_iso = Memo(lambda v: '"' + v.isoformat() + '"')
 _quoted_id = Memo(lambda v: '"' + str(v) + '"')  # the bulk writer keeps ids as canonical strings, as str(UUID)
-_json_list = Memo(lambda items: _dumps(list(items)))  # keyed by tuple(list): the JSON columns' code lists
+_json = json_text(_dumps)
 
 
 def _any(v):
@@ -73,7 +80,7 @@ def _fragment(coltype) -> str:
     if isinstance(coltype, Integer):
         return "int.__repr__(v) if v.__class__ is int else _any(v)"
     if isinstance(coltype, JSON):
-        return "_json_list[tuple(v)] if v.__class__ is list else _dumps(v)"  # lists of codes or ids
+        return "_json(v)"
     return "_any(v)"
 
 
@@ -92,6 +99,6 @@ def compile_payload(model) -> Callable[[tuple], str]:
         parts.append(f"{head!r}, 'null' if (v := row[{position[column.name]}]) is None else {_fragment(column.type)}")
     source = f"def payload(row):\n    return ''.join(({', '.join(parts)}, '}}'))\n"
     namespace = {"_quote": _quote, "_dumps": _dumps, "_quoted_iso": _quoted_iso, "_quoted_id": _quoted_id,
-                 "_json_list": _json_list, "_any": _any, "pseudonym": pseudonym, "Enum": Enum}
+                 "_json": _json, "_any": _any, "pseudonym": pseudonym, "Enum": Enum}
     exec(compile(source, f"<payload of {model.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace["payload"]

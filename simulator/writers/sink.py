@@ -35,7 +35,7 @@ from ops_api.db import make_engine
 from ops_api.models import Base, OutboxEvent
 from ops_api.models.types import UTCDateTime
 
-from simulator.writers.payloads import Memo, compile_payload
+from simulator.writers.payloads import Memo, compile_payload, json_text
 
 OUTBOX_COLUMNS = ("entity", "entity_id", "op", "payload", "occurred_at")
 ID = {t.name: [c.name for c in t.columns].index("id") for t in Base.metadata.sorted_tables if "id" in t.c}
@@ -105,13 +105,9 @@ def _utc(dialect) -> Callable:
     return _memo(process)
 
 
-def _json_text(value) -> str:
-    """The text psycopg's Json dumper sends (json.dumps, default separators): PostgreSQL's json type
-    stores it as it is. The JSON columns hold short lists of codes, made text once each."""
-    return _json_lists(tuple(value)) if value.__class__ is list else json.dumps(value)
-
-
-_json_lists = _memo(lambda items: json.dumps(list(items)))
+# The text psycopg's Json dumper sends (json.dumps, default separators): PostgreSQL's json type
+# stores it as it is.
+_json_text = json_text(json.dumps)
 
 
 def _processor(coltype, dialect):
