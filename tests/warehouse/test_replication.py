@@ -309,6 +309,31 @@ def test_kill_9_at_random_points_then_restart_loses_and_duplicates_nothing(sqlit
 
 
 @pytest.mark.postgres
+def test_a_gap_held_by_a_younger_transaction_stays_open_on_postgres(pg_store, raw):
+    """The race behind a lost event: transaction A takes its xid *after* B's but its seq *before*
+    B's, and B commits first. A's xid is then above the snapshot's xmax (one past the highest
+    completed xid), so a gap stamped with xmax closed while A was still running."""
+    replicator = _replicator(pg_store, raw, batch_size=500)
+    replicator.prepare()
+    churn = Churn(7)
+    with Session(pg_store) as older, Session(pg_store) as younger:
+        older.execute(text("SELECT pg_current_xact_id()"))  # B's xid first...
+        younger.execute(text("SELECT pg_current_xact_id()"))
+        younger.add(Facility(id=uuid.uuid4(), **churn.row(Facility.__table__)))
+        younger.flush()  # ...A's seq first
+        older.add(Facility(id=uuid.uuid4(), **churn.row(Facility.__table__)))
+        older.flush()
+        older.commit()
+        for _ in range(3):
+            replicator.step()
+        assert replicator.state.gaps, "the gap closed while its transaction was still running"
+        younger.commit()
+    replicator.run()
+    assert replicator.state.gaps == () and replicator.state.position == _max_seq(pg_store)
+    assert assert_replicated(pg_store, raw.client, raw.database)["facilities"] == 2
+
+
+@pytest.mark.postgres
 def test_out_of_order_commits_on_postgres_are_not_lost(pg_store, raw):
     replicator = Replicator(pg_store, get_client(url=raw.url), database=raw.database, batch_size=500)  # own thread
     late: list[int] = []

@@ -59,13 +59,20 @@ class Outbox:
                 out.extend(tuple(r) for r in conn.execute(query.order_by(_SEQ)))
         return out
 
-    def horizon(self) -> Horizon:
-        """See state.py: PostgreSQL's snapshot bounds; SQLite cannot have in-flight seqs below a committed one."""
+    def horizon(self, stamp: bool = False) -> Horizon:
+        """See state.py: PostgreSQL's snapshot xmin, and with `stamp` a fresh transaction id (the
+        token of gaps seen now); SQLite cannot have in-flight seqs below a committed one.
+
+        The token is `pg_current_xact_id()`, not the snapshot's xmax: xmax is one past the highest
+        *completed* xid, so a transaction that took its xid after a later-completing one and is
+        still running can hold an xid at or above it. A new xid is above every xid assigned so far.
+        It costs one xid per step that read new events, and is rolled back at once.
+        """
         if self.dialect == "postgresql":
+            token = ", pg_current_xact_id()::text::bigint" if stamp else ", 0"
             with self.engine.connect() as conn:
                 floor, token = conn.execute(text(
-                    "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint "
-                    "FROM pg_current_snapshot() AS s")).one()
+                    f"SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint{token}")).one()
             return Horizon(floor, token)
         if self.dialect == "sqlite":
             return Horizon(_NEVER, 0)

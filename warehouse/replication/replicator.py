@@ -77,7 +77,7 @@ class Replicator:
         before = self.outbox.horizon()  # before the reads: decides which gaps are dead (state.py)
         new = self.outbox.read_after(state.high_water, self.batch_size)
         late = self.outbox.read_gaps(state.gaps) if state.gaps else []
-        after = self.outbox.horizon() if new else before
+        after = self.outbox.horizon(stamp=True) if new else before  # no new gap without new events
         self.loader.load(late + new)
         nxt = advance(state, [e[0] for e in new], [e[0] for e in late], before, after, datetime.now(UTC),
                       self.gap_timeout)

@@ -7,11 +7,13 @@ Every event read above `high_water` is loaded at once. A seq missing below `high
 or one that will never exist (rolled back, pruned). Each step re-probes the open gaps, loads
 what committed meanwhile, and closes a gap only when it provably cannot commit any more:
 
-* PostgreSQL: a gap records the snapshot `xmax` seen after it was observed (`token`); every
-  transaction that could own it has an xid below that (the ops session writes the entity row,
-  which assigns the xid, before the outbox insert takes the seq). The gap is dead once the
-  snapshot `xmin` taken *before* the probe has passed the token: all those transactions have
-  ended, so had it committed the probe would have returned it.
+* PostgreSQL: a gap records a transaction id assigned right after it was observed (`token`);
+  every transaction that could own it has an xid below that (the ops session writes the entity
+  row, which assigns the xid, before the outbox insert takes the seq, and xids are assigned in
+  increasing order). The gap is dead once the snapshot `xmin` taken *before* the probe has
+  passed the token: all those transactions have ended, so had it committed the probe would have
+  returned it. (Not the snapshot's `xmax`: that is one past the highest *completed* xid, and a
+  running transaction can hold a higher one; stamping gaps with it lost events under load.)
 * SQLite: one writer at a time, seqs commit in order, so a gap is dead the moment it is seen.
 * Any other store: a gap older than `gap_timeout` seconds is taken as rolled back.
 
@@ -38,7 +40,7 @@ STREAM = "outbox"
 class Gap:
     lo: int
     hi: int  # inclusive
-    token: int  # PostgreSQL: snapshot xmax when first seen; 0 elsewhere
+    token: int  # PostgreSQL: an xid assigned just after it was first seen; 0 elsewhere
     since: datetime
 
 
