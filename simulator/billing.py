@@ -39,6 +39,7 @@ from ops_api.models.types import to_money
 
 from simulator import catalog
 from simulator.catalog import PayerSpec
+from simulator.weighted import Weighted
 
 ZERO = Decimal("0.00")
 PREVENTIVE_TYPES = frozenset({"annual_physical", "well_child", "medicare_wellness"})
@@ -77,11 +78,14 @@ def adjudication_lag_days(rng: random.Random, payer: PayerSpec) -> float:
     return max(3.0, rng.lognormvariate(math.log(median), sigma))
 
 
+DENIAL_REASONS = Weighted(catalog.DENIALS, [weight for weight, *_ in catalog.DENIALS.values()])
+PAYMENT_METHODS = Weighted(("card", "check", "cash", "ach"), (0.62, 0.18, 0.08, 0.12))
+
+
 def denial_reason(rng: random.Random, late: bool) -> str:
     if late and rng.random() < 0.5:
         return "29"
-    reasons = list(catalog.DENIALS)
-    return rng.choices(reasons, weights=[catalog.DENIALS[r][0] for r in reasons])[0]
+    return DENIAL_REASONS.pick(rng)
 
 
 def denial(total: Decimal, reason: str) -> Answer:
@@ -158,4 +162,4 @@ def pay_plan(rng: random.Random, payer_kind: str) -> PayPlan:
 
 
 def payment_method(rng: random.Random) -> str:
-    return rng.choices(("card", "check", "cash", "ach"), weights=(0.62, 0.18, 0.08, 0.12))[0]
+    return PAYMENT_METHODS.pick(rng)

@@ -19,8 +19,14 @@ from datetime import date
 
 from simulator import catalog
 from simulator.demand import respiratory_season
+from simulator.weighted import Weighted
 
 Line = tuple[str, int, tuple[str, ...], tuple[int, ...]]  # code, units, modifiers, diagnosis pointers
+
+
+EM_NEW, EM_SICK, EM_ESTABLISHED = (Weighted.of(t) for t in (catalog.EM_NEW, catalog.EM_SICK, catalog.EM_ESTABLISHED))
+PROCEDURE_VISITS = {specialty: Weighted(visits, [w for _, _, w in visits])
+                    for specialty, visits in catalog.PROCEDURE_VISITS.items()}
 
 
 def _pick(rng: random.Random, pool, boost=None) -> str:
@@ -49,11 +55,11 @@ class Coder:
         if specialty in ("Family Medicine", "Internal Medicine") and visit_type != "sick_visit":
             dx += [c for c in chronic if c not in dx][:3]
         if visit_type == "new_patient":
-            em = rng.choices(*zip(*catalog.EM_NEW))[0]
+            em = EM_NEW.pick(rng)
         elif visit_type == "sick_visit":
-            em = rng.choices(*zip(*catalog.EM_SICK))[0]
+            em = EM_SICK.pick(rng)
         else:
-            em = rng.choices(*zip(*catalog.EM_ESTABLISHED))[0]
+            em = EM_ESTABLISHED.pick(rng)
         lines: list[Line] = [(em, 1, (), _pointers(len(dx)))]
         if visit_type == "follow_up" and rng.random() < {"medicare": 0.30, "commercial": 0.15}.get(payer_kind, 0.0):
             lines.append(("G2211", 1, (), (1,)))
@@ -135,11 +141,10 @@ class Coder:
 
     def _procedure(self, specialty: str, age: int, payer_kind: str, day: date) -> tuple[list[str], list[Line]]:
         rng = self.rng
-        visits = catalog.PROCEDURE_VISITS.get(specialty, catalog.PROCEDURE_VISITS["primary"])
-        dx_code, procedures, _ = rng.choices(visits, weights=[w for _, _, w in visits])[0]
+        dx_code, procedures, _ = PROCEDURE_VISITS.get(specialty, PROCEDURE_VISITS["primary"]).pick(rng)
         dx = [dx_code]
         lines: list[Line] = [(code, units, mods, (1,)) for code, units, mods in procedures]
         if rng.random() < 0.20:
-            em = rng.choices(*zip(*catalog.EM_ESTABLISHED))[0]
+            em = EM_ESTABLISHED.pick(rng)
             lines.insert(0, (em, 1, ("25",), (1,)))
         return dx, lines

@@ -25,6 +25,7 @@ from ops_api.models.types import to_money
 from simulator import billing, catalog, demand, noshow, ops, people
 from simulator.coding import Coder
 from simulator.practice import FacilityInfo, Practice, ProviderInfo
+from simulator.weighted import Weighted
 
 DAY = 86400
 HOUR = 3600
@@ -86,8 +87,18 @@ class Bill:
         self.last = Decimal("0.00")  # the last payment, which a duplicate repeats
 
 
+_INSTANTS: dict[int, datetime] = {}
+
+
 def _dt(t: int) -> datetime:
-    return datetime.fromtimestamp(t, UTC)
+    """Epoch seconds → an aware UTC datetime, one object per recent instant: an op's time recurs in
+    its rows and events, and shared objects are pickled and converted once per batch (sink.py)."""
+    instant = _INSTANTS.get(t)
+    if instant is None:
+        if len(_INSTANTS) >= 100_000:
+            _INSTANTS.clear()
+        instant = _INSTANTS[t] = datetime.fromtimestamp(t, UTC)
+    return instant
 
 
 class FacilitySim:
@@ -98,6 +109,7 @@ class FacilitySim:
         self.coder = Coder(self.rng)
         self.limit = approval_limit
         self.heap: list = []
+        self._visit_types: dict[str, Weighted] = {}  # specialty → its visit mix
         self.n = 0
         self.out: list[ops.Op] = []
         self.end = int(practice.end_at.timestamp())
@@ -229,18 +241,19 @@ class FacilitySim:
                 continue
             spec = prov.specialty
             share = demand.booked_share(spec.utilisation * self.p.scale.demand, day, spec.group == "child")
-            types = list(spec.visits)
-            weights = [v.share for v in types]
+            types = self._visit_types.get(spec.name)
+            if types is None:
+                types = self._visit_types[spec.name] = Weighted(spec.visits, [v.share for v in spec.visits])
             free = self.free.setdefault((prov.index, day.toordinal()), [])
             for s_start, s_end in spec.sessions:
                 cursor = midnight + s_start.hour * HOUR + s_start.minute * MINUTE
                 stop = midnight + s_end.hour * HOUR + s_end.minute * MINUTE
                 base = spec.slot_minutes * MINUTE
                 while cursor + base <= stop:
-                    vt = self.rng.choices(types, weights)[0]
+                    vt = types.pick(self.rng)
                     length = vt.slots * base
                     if cursor + length > stop:
-                        vt, length = types[0], base
+                        vt, length = types.population[0], base
                     if self.rng.random() < share:
                         self._plan_visit(prov, day, cursor, cursor + length, vt, midnight)
                     else:

@@ -9,6 +9,7 @@ the bulk writer calls it in the same order.
 import hashlib
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 
 
 class Ids:
@@ -16,7 +17,6 @@ class Ids:
         self.seed = seed
         self.counters: dict[str, int] = defaultdict(int)
         self._prefix: dict[str, int] = {}
-        self._text: dict[str, str] = {}
 
     def prefix(self, table: str) -> int:
         if table not in self._prefix:
@@ -28,11 +28,17 @@ class Ids:
         self.counters[table] += 1
         return uuid.UUID(int=self.prefix(table) | self.counters[table])
 
+    def text_source(self, table: str) -> Callable[[], str]:
+        """The table's next id as its canonical string (what the bulk writer stores and replicates):
+        the same sequence as __call__, without building UUID objects (n < 2**48: the last group is
+        n in hex). Sources of one table share its counter."""
+        head, counters = str(uuid.UUID(int=self.prefix(table)))[:24], self.counters
+
+        def next_text() -> str:
+            n = counters[table] = counters[table] + 1
+            return head + format(n, "012x")
+
+        return next_text
+
     def text(self, table: str) -> str:
-        """The next id as its canonical string (what the bulk writer stores and replicates): the same
-        sequence as __call__, without building UUID objects (n < 2**48: the last group is n in hex)."""
-        n = self.counters[table] = self.counters[table] + 1
-        head = self._text.get(table)
-        if head is None:
-            head = self._text[table] = str(uuid.UUID(int=self.prefix(table)))[:24]
-        return head + format(n, "012x")
+        return self.text_source(table)()

@@ -37,12 +37,11 @@ from simulator.ids import Ids
 from simulator.writers.common import NO_LOGIN
 from simulator.writers.deferred import deferred_keys
 from simulator.writers.rows import RowStore
-from simulator.writers.sink import Batch, Loader
+from simulator.writers.sink import Loader
 
 ZERO = Decimal("0.00")
 TERMINAL = frozenset({"completed", "cancelled", "no_show"})  # no later op reads the appointment's row
 BATCH = 20_000
-WRITTEN = "_written"  # marks a row dict once a batch has inserted it: later versions are upserts
 
 
 class BulkWriter:
@@ -50,12 +49,14 @@ class BulkWriter:
         self.engine = engine
         self.ids = ids
         self.store = RowStore(ids)
+        self.spec = self.store.specs
         self.batch = batch
         self.rows: dict[ops.Ref, dict] = {}  # current row of the entities later ops read, while they can change
         self.lines: dict[ops.Ref, list[dict]] = {}  # an encounter's line rows, until its claim copies them
         self.facility_of: dict[ops.Ref, str] = {}  # patient → facility (patients and coverages are not kept whole)
         self.payer_of: dict[ops.Ref, str] = {}  # coverage → payer
         self.fees: dict[str, list[tuple[date, Decimal]]] = {}
+        self.fee_on: dict[tuple[str, date], Decimal] = {}
         self.patients = 0
         self.limit = get_settings().adjustment_approval_limit
         self.upsert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)
@@ -69,10 +70,10 @@ class BulkWriter:
                 for n, op in enumerate(stream, 1):
                     getattr(self, type(op).__name__)(op)
                     if n % self.batch == 0:
-                        loader.put(self._batch())
+                        loader.put(self.store.take())
                     if progress:
                         progress(op)
-                loader.put(self._batch())
+                loader.put(self.store.take())
             finally:
                 loader.close()
         with self.engine.begin() as conn:
@@ -86,26 +87,12 @@ class BulkWriter:
             else:
                 conn.exec_driver_sql("ANALYZE")
 
-    def _batch(self) -> Batch:
-        """The events since the last batch (each row's values when it changed: later ops go on
-        changing the rows), and which of the rows they touch an earlier batch wrote."""
-        store, batch = self.store, Batch(events=self.store.events)
-        store.events = []
-        for table, rows in store.dirty.items():
-            seen = {i for i, r in rows.items() if WRITTEN in r}
-            if seen:
-                batch.seen[table] = seen
-            for r in rows.values():
-                r[WRITTEN] = True
-        store.dirty = {}
-        return batch
-
     def _row(self, ref: ops.Ref) -> dict:
         return self.rows[ref]
 
     def _insert_one(self, op: ops.Op, model, ref: ops.Ref | None = None, **values) -> dict:
-        row = self.store.new(model, **values)
-        self.store.flush(op.at, [("insert", model, row)])
+        spec = self.spec[model]
+        row = self.store.insert(op.at, spec, spec.new(**values))
         if ref is not None:
             ref.id = row["id"]
             self.rows[ref] = row
@@ -127,18 +114,19 @@ class BulkWriter:
         fees = self.fees.setdefault(op.procedure_code, [])
         fees.append((op.effective_from, op.charge_amount))
         fees.sort()
+        self.fee_on.clear()
 
     def CreateProvider(self, op: ops.CreateProvider) -> None:
         data = ProviderCreate(npi=op.npi, first_name=op.first_name, last_name=op.last_name, specialty=op.specialty,
                               facility_ids=[f.id for f in op.facilities])
-        provider = self.store.new(Provider, **data.model_dump(exclude={"facility_ids"}))
-        links = [self.store.new(ProviderFacility, provider_id=None, facility_id=str(f))
-                 for f in dict.fromkeys(data.facility_ids)]
+        link_spec = self.spec[ProviderFacility]
+        provider = self.spec[Provider].new(**data.model_dump(exclude={"facility_ids"}))
+        links = [link_spec.new(provider_id=None, facility_id=str(f)) for f in dict.fromkeys(data.facility_ids)]
         # One ORM flush writes the provider, then its links: split here only to hand the links its id.
-        self.store.flush(op.at, [("insert", Provider, provider)])
+        self.store.insert(op.at, self.spec[Provider], provider)
         for link in links:
             link["provider_id"] = provider["id"]
-        self.store.flush(op.at, [("insert", ProviderFacility, link) for link in links])
+            self.store.insert(op.at, link_spec, link)
         op.ref.id = provider["id"]
 
     def CreateUser(self, op: ops.CreateUser) -> None:
@@ -150,11 +138,12 @@ class BulkWriter:
 
     def SetSchedule(self, op: ops.SetSchedule) -> None:
         provider_id = op.provider.id
-        events = [("insert", ProviderSchedule, self.store.new(
-            ProviderSchedule, provider_id=provider_id, weekday=d, start_time=s, end_time=e, facility_id=f.id,
+        schedule, time_off = self.spec[ProviderSchedule], self.spec[ProviderTimeOff]
+        events = [("insert", schedule, schedule.new(
+            provider_id=provider_id, weekday=d, start_time=s, end_time=e, facility_id=f.id,
             effective_from=since, effective_to=None)) for d, s, e, f, since in op.templates]
-        events += [("insert", ProviderTimeOff, self.store.new(
-            ProviderTimeOff, provider_id=provider_id, starts_at=a, ends_at=b, reason=why)) for a, b, why in op.time_off]
+        events += [("insert", time_off, time_off.new(
+            provider_id=provider_id, starts_at=a, ends_at=b, reason=why)) for a, b, why in op.time_off]
         self.store.flush(op.at, events)
 
     # -- front desk --
@@ -178,57 +167,62 @@ class BulkWriter:
         op.ref.id = row["id"]
         self.payer_of[op.ref] = op.payer.id
 
-    def _status_event(self, op, appointment_id, source, target) -> tuple:
-        return ("insert", AppointmentStatusEvent, self.store.new(
-            AppointmentStatusEvent, appointment_id=appointment_id, from_status=source, to_status=target,
-            occurred_at=op.at, user_id=op.actor.id))
+    def _status_event(self, op, appointment_id, source, target) -> None:
+        """Inserted after the appointment's own change: its table comes later in flush order."""
+        spec = self.spec[AppointmentStatusEvent]
+        self.store.insert(op.at, spec, spec.new(appointment_id=appointment_id, from_status=source, to_status=target,
+                                                occurred_at=op.at, user_id=op.actor.id))
 
     def Book(self, op: ops.Book) -> None:
         if op.rescheduled_from is not None:
             old = self._row(op.rescheduled_from)
-            self.store.flush(op.at, [("update", Appointment, old, {"status": "cancelled", "status_changed_at": op.at}),
-                                     self._status_event(op, old["id"], old["status"], "cancelled")])
+            source = old["status"]
+            self.store.update(op.at, self.spec[Appointment], old, {"status": "cancelled", "status_changed_at": op.at})
+            self._status_event(op, old["id"], source, "cancelled")
             del self.rows[op.rescheduled_from]
         row = self._insert_one(op, Appointment, op.ref, status="scheduled", booked_at=op.at, status_changed_at=op.at,
                                patient_id=op.patient.id, provider_id=op.provider.id, facility_id=op.facility.id,
                                starts_at=op.starts_at, ends_at=op.ends_at, appointment_type=op.appointment_type,
                                reason=op.reason,
                                rescheduled_from_id=op.rescheduled_from.id if op.rescheduled_from else None)
-        self.store.flush(op.at, [self._status_event(op, row["id"], None, "scheduled")])
+        self._status_event(op, row["id"], None, "scheduled")
 
     def SendReminder(self, op: ops.SendReminder) -> None:
-        self.store.flush(op.at, [("update", Appointment, self._row(op.appointment), {"reminder_sent_at": op.at})])
+        self.store.update(op.at, self.spec[Appointment], self._row(op.appointment), {"reminder_sent_at": op.at})
 
     def MoveAppointment(self, op: ops.MoveAppointment) -> None:
         row = self._row(op.appointment)
         source = row["status"]
-        self.store.flush(op.at, [("update", Appointment, row, {"status": op.status, "status_changed_at": op.at}),
-                                 self._status_event(op, row["id"], source, op.status)])
+        self.store.update(op.at, self.spec[Appointment], row, {"status": op.status, "status_changed_at": op.at})
+        self._status_event(op, row["id"], source, op.status)
         if op.status in TERMINAL:
             del self.rows[op.appointment]
 
     # -- clinical and billing --
 
     def _fee(self, code: str, day: date) -> Decimal:
-        return next(charge for since, charge in reversed(self.fees[code]) if since <= day)
+        """The fee in force on `day` (remembered per code and day until the next fee change)."""
+        key = (code, day)
+        fee = self.fee_on.get(key)
+        if fee is None:
+            fee = self.fee_on[key] = next(charge for since, charge in reversed(self.fees[code]) if since <= day)
+        return fee
 
     def RecordEncounter(self, op: ops.RecordEncounter) -> None:
-        encounter = self.store.new(Encounter, appointment_id=op.appointment.id, patient_id=op.patient.id,
-                                   provider_id=op.provider.id, facility_id=op.facility.id,
-                                   date_of_service=op.date_of_service)
-        diagnoses = [self.store.new(EncounterDiagnosis, rank=i, code=codes.normalize_icd10(code))
-                     for i, code in enumerate(op.diagnosis_codes, start=1)]
-        lines = [self.store.new(EncounterLine, line_number=i, procedure_code=code, modifiers=list(mods), units=units,
-                                charge_amount=to_money(self._fee(code, op.date_of_service) * units),
-                                diagnosis_pointers=list(pointers))
-                 for i, (code, units, mods, pointers) in enumerate(op.lines, start=1)]
-        # One ORM flush (parent first); split here only to hand the children the encounter's id.
-        self.store.flush(op.at, [("insert", Encounter, encounter)])
-        for child in diagnoses + lines:
-            child["encounter_id"] = encounter["id"]
-        self.store.flush(op.at, [("insert", EncounterDiagnosis, d) for d in diagnoses]
-                         + [("insert", EncounterLine, ln) for ln in lines])
-        op.ref.id = encounter["id"]
+        spec, insert = self.spec, self.store.insert
+        diagnosis, line = spec[EncounterDiagnosis], spec[EncounterLine]
+        # One ORM flush: the encounter, then its diagnoses, then its lines (flush order).
+        encounter = insert(op.at, spec[Encounter], spec[Encounter].new(
+            appointment_id=op.appointment.id, patient_id=op.patient.id, provider_id=op.provider.id,
+            facility_id=op.facility.id, date_of_service=op.date_of_service))
+        encounter_id = encounter["id"]
+        for i, code in enumerate(op.diagnosis_codes, start=1):
+            insert(op.at, diagnosis, diagnosis.new(rank=i, code=codes.normalize_icd10(code), encounter_id=encounter_id))
+        lines = [insert(op.at, line, line.new(
+            line_number=i, procedure_code=code, modifiers=list(mods), units=units,
+            charge_amount=to_money(self._fee(code, op.date_of_service) * units), diagnosis_pointers=list(pointers),
+            encounter_id=encounter_id)) for i, (code, units, mods, pointers) in enumerate(op.lines, start=1)]
+        op.ref.id = encounter_id
         self.rows[op.ref] = encounter
         self.lines[op.ref] = lines
 
@@ -240,28 +234,31 @@ class BulkWriter:
             facility_id=encounter["facility_id"], provider_id=encounter["provider_id"], coverage_id=op.coverage.id,
             payer_id=self.payer_of[op.coverage], status="draft",
             total_charge=sum((ln["charge_amount"] for ln in lines), ZERO))
-        self.store.flush(op.at, [("insert", ClaimLine, self.store.new(
-            ClaimLine, claim_id=claim["id"], encounter_line_id=ln["id"], line_number=ln["line_number"],
-            procedure_code=ln["procedure_code"], modifiers=list(ln["modifiers"]), units=ln["units"],
-            charge_amount=ln["charge_amount"])) for ln in lines])
-        self.store.flush(op.at, [("update", Claim, claim, {"status": "draft", "status_changed_at": op.at}),
-                                 self._claim_event(op, claim["id"], None, "draft")])
+        claim_line = self.spec[ClaimLine]
+        for ln in lines:
+            self.store.insert(op.at, claim_line, claim_line.new(
+                claim_id=claim["id"], encounter_line_id=ln["id"], line_number=ln["line_number"],
+                procedure_code=ln["procedure_code"], modifiers=list(ln["modifiers"]), units=ln["units"],
+                charge_amount=ln["charge_amount"]))
+        self._move_claim(op, claim, None, "draft", {"status": "draft", "status_changed_at": op.at})
 
-    def _claim_event(self, op, claim_id, source, target, note=None) -> tuple:
-        return ("insert", ClaimStatusEvent, self.store.new(
-            ClaimStatusEvent, claim_id=claim_id, from_status=source, to_status=target, occurred_at=op.at,
-            user_id=op.actor.id, note=note))
+    def _move_claim(self, op, claim: dict, source: str | None, target: str, changes: dict,
+                    note: str | None = None) -> None:
+        """One flush: the claim's change, then its status event (flush order)."""
+        self.store.update(op.at, self.spec[Claim], claim, changes)
+        spec = self.spec[ClaimStatusEvent]
+        self.store.insert(op.at, spec, spec.new(claim_id=claim["id"], from_status=source, to_status=target,
+                                                occurred_at=op.at, user_id=op.actor.id, note=note))
 
     def SubmitClaim(self, op: ops.SubmitClaim) -> None:
         claim = self._row(op.claim)
-        self.store.flush(op.at, [("update", Claim, claim, {"status": "submitted", "status_changed_at": op.at,
-                                                           "submitted_at": op.at}),
-                                 self._claim_event(op, claim["id"], claim["status"], "submitted")])
+        self._move_claim(op, claim, claim["status"], "submitted",
+                         {"status": "submitted", "status_changed_at": op.at, "submitted_at": op.at})
 
     def MoveClaim(self, op: ops.MoveClaim) -> None:
         claim = self._row(op.claim)
-        self.store.flush(op.at, [("update", Claim, claim, {"status": op.status, "status_changed_at": op.at}),
-                                 self._claim_event(op, claim["id"], claim["status"], op.status, op.note)])
+        self._move_claim(op, claim, claim["status"], op.status, {"status": op.status, "status_changed_at": op.at},
+                         op.note)
         if op.status == "closed":
             self.rows.pop(op.claim, None)
 
@@ -277,30 +274,31 @@ class BulkWriter:
                 denial = (first[0], first[1], list(op.remark_codes)) if first else None
         else:
             status = "partially_paid" if denial is not None else "paid"
-        remittance = self.store.new(
-            Remittance, claim_id=claim["id"], payer_id=claim["payer_id"], received_at=op.at, claim_status=status,
+        spec, insert = self.spec, self.store.insert
+        # Flush 1: the claim's status, its status event, the remittance (flush order).
+        self._move_claim(op, claim, claim["status"], status, {"status": status, "status_changed_at": op.at})
+        remittance = insert(op.at, spec[Remittance], spec[Remittance].new(
+            claim_id=claim["id"], payer_id=claim["payer_id"], received_at=op.at, claim_status=status,
             paid_amount=op.paid_amount, allowed_amount=allowed, patient_responsibility=pr,
             remark_codes=list(dict.fromkeys(list(op.remark_codes) + (list(denial[2]) if denial else []))),
             payment_reference=op.payment_reference, denial_group_code=denial[0] if denial else None,
-            denial_reason_code=denial[1] if denial else None)
-        source = claim["status"]
-        self.store.flush(op.at, [("update", Claim, claim, {"status": status, "status_changed_at": op.at}),
-                                 self._claim_event(op, claim["id"], source, status),
-                                 ("insert", Remittance, remittance)])
-        self.store.flush(op.at, [("insert", RemittanceAdjustment, self.store.new(
-            RemittanceAdjustment, remittance_id=remittance["id"], claim_id=claim["id"], group_code=g, reason_code=r,
-            amount=a)) for g, r, a in op.adjustments])
-        changes = {"paid_amount": claim["paid_amount"] + op.paid_amount, "allowed_amount": allowed,
-                   "patient_responsibility": pr, "denial_group_code": denial[0] if denial else None,
-                   "denial_reason_code": denial[1] if denial else None,
-                   "denial_remark_codes": list(denial[2]) if denial else None, "adjudicated_at": op.at}
-        events = [("update", Claim, claim, changes)]
+            denial_reason_code=denial[1] if denial else None))
+        # Flush 2: its adjustments.
+        adjustment = spec[RemittanceAdjustment]
+        for g, r, a in op.adjustments:
+            insert(op.at, adjustment, adjustment.new(remittance_id=remittance["id"], claim_id=claim["id"],
+                                                     group_code=g, reason_code=r, amount=a))
+        # Flush 3: the claim's money, then the insurance payment (flush order).
+        self.store.update(op.at, spec[Claim], claim, {
+            "paid_amount": claim["paid_amount"] + op.paid_amount, "allowed_amount": allowed,
+            "patient_responsibility": pr, "denial_group_code": denial[0] if denial else None,
+            "denial_reason_code": denial[1] if denial else None,
+            "denial_remark_codes": list(denial[2]) if denial else None, "adjudicated_at": op.at})
         if op.paid_amount > ZERO:
-            events.append(("insert", Payment, self.store.new(
-                Payment, patient_id=claim["patient_id"], facility_id=claim["facility_id"], claim_id=claim["id"],
+            insert(op.at, spec[Payment], spec[Payment].new(
+                patient_id=claim["patient_id"], facility_id=claim["facility_id"], claim_id=claim["id"],
                 payer_id=claim["payer_id"], remittance_id=remittance["id"], source="insurance", method="eft",
-                amount=op.paid_amount, received_at=op.at, reference=op.payment_reference)))
-        self.store.flush(op.at, events)
+                amount=op.paid_amount, received_at=op.at, reference=op.payment_reference))
 
     def PatientPayment(self, op: ops.PatientPayment) -> None:
         facility = self._row(op.claim)["facility_id"] if op.claim else self.facility_of[op.patient]
@@ -320,6 +318,6 @@ class BulkWriter:
 
     def DecideAdjustment(self, op: ops.DecideAdjustment) -> None:
         row = self.rows.pop(op.adjustment)
-        self.store.flush(op.at, [("update", Adjustment, row, {
+        self.store.update(op.at, self.spec[Adjustment], row, {
             "status": "approved" if op.approve else "rejected", "approved_by": op.actor.id if op.approve else None,
-            "decided_at": op.at, "posted_at": op.at if op.approve else None})])
+            "decided_at": op.at, "posted_at": op.at if op.approve else None})

@@ -6,8 +6,9 @@ insert and every real change as an event: the row's values at that moment, in it
 order. The loader process turns each event into the outbox row the ORM hooks would write
 (payloads.py) and the last one of each row into its table row.
 
-`flush(events)` mirrors one Session.flush(): within a flush the ORM writes tables parent-first
-(the metadata's sorted order, ties by name), inserts before updates of one table.
+`flush(now, events)` mirrors one Session.flush(): within a flush the ORM writes tables parent-first
+(the metadata's sorted order, ties by name), inserts before updates of one table. `insert` and
+`update` are the flushes of a single row, the common case, without the sort.
 """
 
 from collections.abc import Callable
@@ -19,8 +20,10 @@ from sqlalchemy import Table, inspect
 from ops_api.models import Base
 
 from simulator.ids import Ids
+from simulator.writers.sink import Batch
 
 RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+TAKE = "_take"  # in a row dict: the number of the batch that inserted it (not a column)
 
 
 def snapshot(table: Table) -> Callable[[dict], tuple]:
@@ -29,75 +32,96 @@ def snapshot(table: Table) -> Callable[[dict], tuple]:
 
 
 class Spec:
-    """Per model: column keys in mapper order, defaults, the snapshot of a row."""
+    """Per model: a row with its column defaults to copy, the snapshot of a row, the id source."""
 
-    def __init__(self, model):
+    def __init__(self, model, ids: Ids):
         mapper = inspect(model)
         self.model = model
         self.table = model.__tablename__
-        self.keys = [attr.key for attr in mapper.column_attrs]
+        self.rank = RANK[self.table]
         self.values = snapshot(model.__table__)
-        self.defaults: dict[str, object] = {}
+        self.next_id = ids.text_source(self.table)
+        self.template: dict = {attr.key: None for attr in mapper.column_attrs}
+        self.lists: list[str] = []  # JSON columns with default=list: a new list per row
         for attr in mapper.column_attrs:
             col = attr.columns[0]
             if attr.key in ("id", "created_at", "updated_at") or col.default is None:
                 continue
             if col.default.is_scalar:
-                self.defaults[attr.key] = col.default.arg
-            elif col.default.is_callable and col.default.arg.__wrapped__ is list:  # JSON default=list
-                self.defaults[attr.key] = list
+                self.template[attr.key] = col.default.arg
+            elif col.default.is_callable and col.default.arg.__wrapped__ is list:
+                self.lists.append(attr.key)
             else:
                 raise NotImplementedError(f"{self.table}.{attr.key}: unsupported default {col.default!r}")
 
-    def new_row(self, values: dict) -> dict:
-        row = dict.fromkeys(self.keys)
-        for key, default in self.defaults.items():
-            row[key] = default() if default is list else default
+    def new(self, **values) -> dict:
+        """A row for a later insert: defaults filled, id assigned at the insert."""
+        row = self.template.copy()
+        for key in self.lists:
+            row[key] = []
         row.update(values)
         return row
 
 
+class Specs(dict):
+    """model → its Spec, made on first use."""
+
+    def __init__(self, ids: Ids):
+        super().__init__()
+        self.ids = ids
+
+    def __missing__(self, model) -> Spec:
+        spec = self[model] = Spec(model, self.ids)
+        return spec
+
+
 class RowStore:
     def __init__(self, ids: Ids):
-        self.ids = ids
-        self.specs: dict[type, Spec] = {}
-        self.dirty: dict[str, dict] = {}  # table → {id: row}, first-touch order
+        self.specs = Specs(ids)
         self.events: list[tuple] = []  # (table, row values, at or None for no outbox event), in order
+        self.seen: dict[str, set[str]] = {}  # table → ids of rows changed now that an earlier batch wrote
+        self.taken = 0  # batches taken so far
 
-    def spec(self, model) -> Spec:
-        if model not in self.specs:
-            self.specs[model] = Spec(model)
-        return self.specs[model]
+    def insert(self, now: datetime, spec: Spec, row: dict) -> dict:
+        """A new row: its id assigned, its timestamps set, its values recorded."""
+        row["id"] = spec.next_id()
+        row["created_at"] = row["updated_at"] = now
+        row[TAKE] = self.taken
+        self.events.append((spec.table, spec.values(row), now))
+        return row
+
+    def update(self, now: datetime, spec: Spec, row: dict, changes: dict) -> None:
+        """A new version of the row, if anything changed (as the ORM writes none otherwise)."""
+        for key, value in changes.items():
+            if row[key] != value:
+                break
+        else:
+            return
+        row.update(changes)
+        row["updated_at"] = now
+        if row[TAKE] != self.taken:
+            self.seen.setdefault(spec.table, set()).add(row["id"])
+        self.events.append((spec.table, spec.values(row), now))
 
     def flush(self, now: datetime, events: list[tuple]) -> None:
-        """events: ("insert", model, row) → a new row, its id assigned here; ("update", model, row,
-        changes) → a new version if anything changed. Ordered as the ORM orders one flush (sorted is
-        stable, so events of one table and kind keep their order)."""
+        """events: ("insert", spec, row) or ("update", spec, row, changes), ordered here as the ORM
+        orders one flush (sorted is stable: events of one table and kind keep their order)."""
         if len(events) > 1:
-            events = sorted(events, key=lambda e: (RANK[e[1].__tablename__], e[0] != "insert"))
+            events = sorted(events, key=lambda e: (e[1].rank, e[0] != "insert"))
         for event in events:
             if event[0] == "insert":
-                _, model, row = event
-                spec = self.spec(model)
-                row["id"] = self.ids.text(spec.table)
-                row["created_at"] = row["updated_at"] = now
-                self._emit(spec, row, now)
+                self.insert(now, event[1], event[2])
             else:
-                _, model, row, changes = event
-                if any(row[k] != v for k, v in changes.items()):
-                    row.update(changes)
-                    row["updated_at"] = now
-                    self._emit(self.spec(model), row, now)
-
-    def new(self, model, **values) -> dict:
-        """A row for a later flush ("insert", model, row): defaults filled, id assigned at flush."""
-        return self.spec(model).new_row(values)
+                self.update(now, *event[1:])
 
     def insert_quietly(self, table: Table, row: dict) -> None:
         """A row the ORM writes without an outbox event (a user: staff accounts do not replicate)."""
-        self.dirty.setdefault(table.name, {})[row["id"]] = row
         self.events.append((table.name, snapshot(table)(row), None))
 
-    def _emit(self, spec: Spec, row: dict, now: datetime) -> None:
-        self.dirty.setdefault(spec.table, {})[row["id"]] = row
-        self.events.append((spec.table, spec.values(row), now))
+    def take(self) -> Batch:
+        """The events since the last batch (each row's values when it changed: later ops go on
+        changing the rows), and which of the rows they touch an earlier batch wrote."""
+        batch = Batch(events=self.events, seen=self.seen)
+        self.events, self.seen = [], {}
+        self.taken += 1
+        return batch

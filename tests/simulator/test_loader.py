@@ -23,10 +23,9 @@ STORE = RowStore(Ids(7))
 
 def _facility(name: str | None) -> Batch:
     """A batch that inserts one facility (its row and its outbox event)."""
-    row = STORE.new(Facility, name=name, timezone="America/Chicago", pos_code="11")
-    STORE.flush(datetime(2026, 1, 5, tzinfo=UTC), [("insert", Facility, row)])
-    batch, STORE.events = Batch(events=STORE.events), []
-    return batch
+    spec = STORE.specs[Facility]
+    STORE.insert(datetime(2026, 1, 5, tzinfo=UTC), spec, spec.new(name=name, timezone="America/Chicago", pos_code="11"))
+    return STORE.take()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
