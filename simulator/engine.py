@@ -61,7 +61,7 @@ class Visit:
 
 class ClaimState:
     __slots__ = ("ref", "encounter", "visit", "payer", "lines", "total", "status", "first_submit", "corrected",
-                 "appealed", "reason", "bill")
+                 "appealed", "reason")
 
     def __init__(self, encounter: ops.Ref, visit: Visit, payer: int, lines: list[tuple[str, Decimal]]):
         self.ref, self.encounter, self.visit, self.payer, self.lines = ops.Ref(), encounter, visit, payer, lines
@@ -71,7 +71,6 @@ class ClaimState:
         self.corrected = 0
         self.appealed = False
         self.reason = ""
-        self.bill: Bill | None = None
 
 
 class Bill:
@@ -455,8 +454,7 @@ class FacilitySim:
         claim.status = "partially_paid" if answer.denial else "paid"
         pr = answer.patient_responsibility
         if pr:
-            claim.bill = Bill(claim.visit.patient, claim, pr)
-            self.push(t + self.rng.uniform(2, 5) * DAY, STATEMENT, claim.bill)
+            self.push(t + self.rng.uniform(2, 5) * DAY, STATEMENT, Bill(claim.visit.patient, claim, pr))
         else:
             self.push(t + self.rng.uniform(1, 7) * DAY, CLOSE, claim)
 

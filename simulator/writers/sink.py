@@ -18,13 +18,14 @@ COPY into a temporary table and one INSERT ... SELECT ... ON CONFLICT per table;
 COPYed straight in as text (seq from its sequence, in row order).
 """
 
+import gc
 import json
 import multiprocessing
 import pickle
 import queue
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -38,6 +39,7 @@ from ops_api.models.types import UTCDateTime
 from simulator.writers.payloads import Memo, compile_payload, json_text
 
 OUTBOX_COLUMNS = ("entity", "entity_id", "op", "payload", "occurred_at")
+OUTBOX_CHUNK = 2_000  # outbox events per write (about 1 MB of COPY text)
 ID = {t.name: [c.name for c in t.columns].index("id") for t in Base.metadata.sorted_tables if "id" in t.c}
 MODELS = {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
 
@@ -128,8 +130,9 @@ class Sink:
         self.encoders: dict[str, Encoder] = {}
         self.payloads: dict[str, Callable[[tuple], str]] = {}
 
-    def events(self, batch: Batch) -> list[tuple]:
-        """The batch's outbox events: (entity, entity_id, payload, occurred_at)."""
+    def events(self, batch: Batch) -> Iterator[list[tuple]]:
+        """The batch's outbox events, (entity, entity_id, payload, occurred_at), in chunks: the
+        database takes in one chunk while the next is built."""
         out = []
         for name, values, at in batch.events:
             if at is not None:
@@ -137,7 +140,11 @@ class Sink:
                 if payload is None:
                     payload = self.payloads[name] = compile_payload(MODELS[name])
                 out.append((name, values[ID[name]], payload(values), at))
-        return out
+                if len(out) == OUTBOX_CHUNK:
+                    yield out
+                    out = []
+        if out:
+            yield out
 
     @staticmethod
     def for_dialect(dialect) -> "Sink":
@@ -184,7 +191,7 @@ class SqliteSink(Sink):
         raw = conn.connection.driver_connection
         for name, new, seen in _latest(batch):
             raw.executemany(self.upsert_sql(name), self.encode(name, new + seen))
-        if events := self.events(batch):
+        for events in self.events(batch):
             raw.executemany(f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
                             self.encode_outbox(events))
 
@@ -223,8 +230,8 @@ class PostgresSink(Sink):
                             copy.write_row(encode(row))
                     cur.execute(f"INSERT INTO {name} ({names}) SELECT {names} FROM {tmp} "
                                 f"ON CONFLICT (id) DO UPDATE SET {sets}")
-            if events := self.events(batch):
-                with cur.copy(f"COPY outbox ({', '.join(OUTBOX_COLUMNS)}) FROM STDIN") as copy:
+            with cur.copy(f"COPY outbox ({', '.join(OUTBOX_COLUMNS)}) FROM STDIN") as copy:
+                for events in self.events(batch):
                     copy.write(self.encode_outbox(events))
 
 
@@ -245,6 +252,7 @@ def _serve(url: str, batches, errors) -> None:
     """The loader process: write each batch in its own transaction until None. After a failure it
     reports the error, writes nothing more (later batches are drained, not written) and exits 1."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the writer, which then closes us
+    gc.disable()  # as in the writer: batches are plain acyclic values, freed by reference counting
     engine = make_engine(url)
     sink = Sink.for_dialect(engine.dialect)
     failed = False

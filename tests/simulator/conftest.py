@@ -1,6 +1,7 @@
 """Simulated practices for the tests, built once per worker: the tiny scale through the service layer
 (the reference) and through the bulk writer, on SQLite and on PostgreSQL."""
 
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from ops_api.db import make_engine
 from pms.settings import get_settings
 from simulator import run
 from simulator.dump import dump
+from simulator.writers import bulk
 from tests.pg import pg_schema
 
 ANCHOR = date(2025, 6, 2)
@@ -24,6 +26,17 @@ def low_limit():
     settings.adjustment_approval_limit = LIMIT
     yield LIMIT
     settings.adjustment_approval_limit = old
+
+
+@contextmanager
+def small_batches():
+    """Bulk batches of a few hundred ops, so the tiny practice's rows change across batches (the
+    loader's upsert of rows an earlier batch wrote) as a large practice's do."""
+    old, bulk.BATCH = bulk.BATCH, 400
+    try:
+        yield
+    finally:
+        bulk.BATCH = old
 
 
 def seed_sqlite(path, scale="tiny", seed=SEED, write_path="bulk", anchor=ANCHOR) -> str:
@@ -47,7 +60,8 @@ def service_url(tmp_path_factory, low_limit) -> str:
 
 @pytest.fixture(scope="session")
 def bulk_url(tmp_path_factory, low_limit) -> str:
-    return seed_sqlite(tmp_path_factory.mktemp("bulk") / "ops.db")
+    with small_batches():
+        return seed_sqlite(tmp_path_factory.mktemp("bulk") / "ops.db")
 
 
 @pytest.fixture(scope="session")

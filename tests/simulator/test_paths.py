@@ -13,7 +13,7 @@ from ops_api.models import Base
 
 from simulator import engine, practice, run
 from simulator.scales import SCALES
-from tests.simulator.conftest import ANCHOR, LIMIT, SEED, dumped
+from tests.simulator.conftest import ANCHOR, LIMIT, SEED, dumped, small_batches
 
 pytestmark = [pytest.mark.xdist_group("simulator-service"), pytest.mark.slow]  # the service path: ~1 min
 
@@ -58,7 +58,8 @@ def test_bulk_writes_what_the_services_write_on_sqlite(service_url, bulk_url):
 
 @pytest.mark.postgres
 def test_bulk_on_postgresql_writes_what_the_services_write(service_url, pg_url):
-    run.seed(pg_url, "tiny", SEED, ANCHOR, "bulk")
+    with small_batches():
+        run.seed(pg_url, "tiny", SEED, ANCHOR, "bulk")
     _assert_same(dumped(service_url), dumped(pg_url))
     engine = make_engine(pg_url)
     with engine.connect() as conn:
