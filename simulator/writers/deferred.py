@@ -1,5 +1,6 @@
 """PostgreSQL's advice for populating a database, applied to the bulk load: drop the foreign keys
-and the non-unique indexes first, load, then re-create each in one set-based pass.
+and the non-unique indexes first, load, then re-create each in one set-based pass (on SQLite the
+indexes only).
 
 Kept in place: primary keys (the upserts' ON CONFLICT (id)) and unique constraints (they guard the
 data). Re-created from the models' metadata, which tests/ops_api/test_migrations.py holds equal to
@@ -30,12 +31,15 @@ def _deferred() -> tuple[list[Index], list[ForeignKeyConstraint]]:
 def restore(engine: Engine) -> None:
     """Create the deferred indexes and foreign keys that are missing (all of them after a load)."""
     indexes, keys = _deferred()
+    postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
+        if not postgres:
+            conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB for the index builds' sorts
         schema = inspect(conn)
         for ix in indexes:
             if ix.name not in {i["name"] for i in schema.get_indexes(ix.table.name)}:
                 conn.execute(CreateIndex(ix))
-        for fk in keys:
+        for fk in keys if postgres else ():
             if fk.name not in {k["name"] for k in schema.get_foreign_keys(fk.table.name)}:
                 conn.execute(AddConstraint(fk))
 
@@ -43,14 +47,12 @@ def restore(engine: Engine) -> None:
 @contextmanager
 def deferred_keys(engine: Engine) -> Iterator[None]:
     """Drop the foreign keys and non-unique indexes for the load; re-create them after it, also when
-    it fails. SQLite's load already skips the key checks (sink.SqliteSink) and keeps its indexes."""
-    if engine.dialect.name != "postgresql":
-        yield
-        return
+    it fails. On SQLite only the indexes: its foreign keys are part of each table's definition, and
+    the load does not check them anyway (sink.SqliteSink)."""
     restore(engine)  # a load killed earlier left some missing
     indexes, keys = _deferred()
     with engine.begin() as conn:
-        for fk in keys:
+        for fk in keys if engine.dialect.name == "postgresql" else ():
             conn.execute(DropConstraint(fk))
         for ix in indexes:
             conn.execute(DropIndex(ix))
