@@ -93,7 +93,7 @@ class Claim(Entity):
     patient_responsibility: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     denial_group_code: Mapped[str | None] = mapped_column(String(2))
     denial_reason_code: Mapped[str | None] = mapped_column(String(5))
-    denial_remark_codes: Mapped[list[str] | None] = mapped_column(JSON)
+    denial_remark_codes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))  # None: SQL NULL
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[ClaimLine]] = relationship(

@@ -23,7 +23,7 @@ class Facility(Entity):
 
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
-    address: Mapped[dict | None] = mapped_column(JSON)
+    address: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # None: SQL NULL, not JSON null
     pos_code: Mapped[str] = mapped_column(String(2))
 
 

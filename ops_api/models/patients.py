@@ -23,7 +23,7 @@ class Patient(Entity):
     sex: Mapped[Sex] = mapped_column(enum_column(Sex))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(200))
-    address: Mapped[dict | None] = mapped_column(JSON)
+    address: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # None: SQL NULL, not JSON null
     preferred_contact: Mapped[ContactMethod] = mapped_column(enum_column(ContactMethod), default=ContactMethod.sms)
     facility_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("facilities.id"), index=True)
 

@@ -107,8 +107,8 @@ def _utc(dialect) -> Callable:
     return _memo(process)
 
 
-# The text psycopg's Json dumper sends (json.dumps, default separators): PostgreSQL's json type
-# stores it as it is.
+# The text psycopg's Json dumper sends (json.dumps, default separators; PostgreSQL's json type
+# stores it as it is) and SQLAlchemy's JSON bind processor stores on SQLite (json.dumps too).
 _json_text = json_text(json.dumps)
 
 
@@ -119,7 +119,7 @@ def _processor(coltype, dialect):
     # without their per-value cost (a timestamptz or a Json costs them 3-4 µs, a str 0.1 µs).
     if isinstance(coltype, UTCDateTime):
         return _utc(dialect)
-    if isinstance(coltype, JSON) and dialect.name == "postgresql":
+    if isinstance(coltype, JSON):
         return _json_text
     return coltype._cached_bind_processor(dialect)
 

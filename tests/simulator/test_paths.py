@@ -2,11 +2,13 @@
 
 import collections
 import json
+import sqlite3
+from contextlib import closing
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import JSON, text
 
 from ops_api.db import make_engine
 from ops_api.models import Base
@@ -64,6 +66,15 @@ def test_bulk_writes_what_the_services_write_on_sqlite(service_url, bulk_url):
     assert len(expected["outbox"]) > 5000 and len(expected["appointments"]) > 300
     _assert_same(expected, dumped(bulk_url))
     assert _schema_drift(bulk_url) == []  # the indexes dropped for the load are back
+    assert _json_texts(bulk_url) == _json_texts(service_url)  # stored byte for byte as the ORM stores them
+
+
+def _json_texts(url: str) -> dict:
+    """{(table, column, id): the stored text} of every JSON column, read below SQLAlchemy."""
+    columns = [(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns if isinstance(c.type, JSON)]
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+        return {(table, column, i): text for table, column in columns
+                for i, text in conn.execute(f"SELECT id, {column} FROM {table}")}
 
 
 @pytest.mark.postgres
