@@ -15,7 +15,7 @@ SQLite: `INSERT ... ON CONFLICT (id) DO UPDATE` in executemany, with PRAGMA sync
 large cache for the load (the database file is new or reset, so a crash means re-seeding anyway).
 PostgreSQL: rows new in the batch are COPYed straight in; rows an earlier batch wrote go through
 COPY into a temporary table and one INSERT ... SELECT ... ON CONFLICT per table; the outbox is
-COPYed straight in as text (seq from its sequence, in row order).
+COPYed in as text, a chunk at a time as it is built (seq from its sequence, in row order).
 """
 
 import gc
