@@ -153,12 +153,14 @@ class BulkWriter:
     def SetSchedule(self, op: ops.SetSchedule) -> None:
         provider_id = op.provider.id
         schedule, time_off = self.spec[ProviderSchedule], self.spec[ProviderTimeOff]
-        events = [("insert", schedule, schedule.new(
-            provider_id=provider_id, weekday=d, start_time=s, end_time=e, facility_id=f.id,
-            effective_from=since, effective_to=None)) for d, s, e, f, since in op.templates]
-        events += [("insert", time_off, time_off.new(
-            provider_id=provider_id, starts_at=a, ends_at=b, reason=why)) for a, b, why in op.time_off]
-        self.store.flush(op.at, events)
+        # One ORM flush: the templates, then the time off (flush order).
+        for d, s, e, f, since in op.templates:
+            self.store.insert(op.at, schedule, schedule.new(
+                provider_id=provider_id, weekday=d, start_time=s, end_time=e, facility_id=f.id,
+                effective_from=since, effective_to=None))
+        for a, b, why in op.time_off:
+            self.store.insert(op.at, time_off, time_off.new(provider_id=provider_id, starts_at=a, ends_at=b,
+                                                            reason=why))
 
     # -- front desk --
 

@@ -6,9 +6,9 @@ insert and every real change as an event: the row's values at that moment, in it
 order. The loader process turns each event into the outbox row the ORM hooks would write
 (payloads.py) and the last one of each row into its table row.
 
-`flush(now, events)` mirrors one Session.flush(): within a flush the ORM writes tables parent-first
-(the metadata's sorted order, ties by name), inserts before updates of one table. `insert` and
-`update` are the flushes of a single row, the common case, without the sort.
+Within one Session.flush() the ORM writes tables parent-first (the metadata's sorted order, ties by
+name), inserts before updates of one table; the bulk writer's handlers call `insert` and `update` in
+that order.
 """
 
 from collections.abc import Callable
@@ -17,12 +17,9 @@ from operator import itemgetter
 
 from sqlalchemy import Table, inspect
 
-from ops_api.models import Base
-
 from simulator.ids import Ids
 from simulator.writers.sink import Batch
 
-RANK = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 TAKE = "_take"  # in a row dict: the number of the batch that inserted it (not a column)
 
 
@@ -38,7 +35,6 @@ class Spec:
         mapper = inspect(model)
         self.model = model
         self.table = model.__tablename__
-        self.rank = RANK[self.table]
         self.values = snapshot(model.__table__)
         self.next_id = ids.text_source(self.table)
         self.template: dict = {attr.key: None for attr in mapper.column_attrs}
@@ -102,17 +98,6 @@ class RowStore:
         if row[TAKE] != self.taken:
             self.seen.setdefault(spec.table, set()).add(row["id"])
         self.events.append((spec.table, spec.values(row), now))
-
-    def flush(self, now: datetime, events: list[tuple]) -> None:
-        """events: ("insert", spec, row) or ("update", spec, row, changes), ordered here as the ORM
-        orders one flush (sorted is stable: events of one table and kind keep their order)."""
-        if len(events) > 1:
-            events = sorted(events, key=lambda e: (e[1].rank, e[0] != "insert"))
-        for event in events:
-            if event[0] == "insert":
-                self.insert(now, event[1], event[2])
-            else:
-                self.update(now, *event[1:])
 
     def insert_quietly(self, table: Table, row: dict) -> None:
         """A row the ORM writes without an outbox event (a user: staff accounts do not replicate)."""
