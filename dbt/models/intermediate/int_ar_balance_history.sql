@@ -51,27 +51,27 @@ account_changes as (
     group by patient_id, side, account_id, posted_date
 ),
 
+-- Each account side's balance after each day it changes, and whether its patient's side ever held a
+-- credit (an account's money exceeding what it owed): such sides must be netted.
 account_running as (
     select
-        patient_id,
-        account_id,
-        responsibility,
-        change_date,
-        sum(change) over (
-            partition by account_id, responsibility order by change_date rows between unbounded preceding and current row
-        ) as account_balance,
-        leadInFrame(toNullable(change_date)) over (
-            partition by account_id, responsibility order by change_date
-            rows between unbounded preceding and unbounded following
-        ) - 1 as valid_to
-    from account_changes
-),
-
--- Sides where money ever exceeded what an account owed: their accounts must be netted.
-netting_sides as (
-    select distinct patient_id, responsibility
-    from account_running
-    where account_balance < 0
+        *,
+        max(account_balance < 0) over (partition by patient_id, responsibility) as side_nets
+    from (
+        select
+            patient_id,
+            account_id,
+            responsibility,
+            change_date,
+            sum(change) over (
+                partition by account_id, responsibility order by change_date rows between unbounded preceding and current row
+            ) as account_balance,
+            leadInFrame(toNullable(change_date)) over (
+                partition by account_id, responsibility order by change_date
+                rows between unbounded preceding and unbounded following
+            ) - 1 as valid_to
+        from account_changes
+    )
 ),
 
 -- Sides that never held a credit: each account's own balance is what is owed.
@@ -91,7 +91,7 @@ standalone_debits as (
     from account_running
     inner join accounts on account_running.account_id = accounts.account_id
     where account_running.account_balance > 0
-      and (account_running.patient_id, account_running.responsibility) not in (select * from netting_sides)
+      and account_running.side_nets = 0
 ),
 
 -- Every day a netting side changes, and until when that state holds.
@@ -106,15 +106,15 @@ checkpoints as (
         ) - 1 as valid_to
     from (
         select distinct patient_id, responsibility, change_date as valid_from
-        from account_changes
-        where (patient_id, responsibility) in (select * from netting_sides)
+        from account_running
+        where side_nets = 1
     )
 ),
 
 side_accounts as (
     select distinct patient_id, responsibility, account_id
-    from account_changes
-    where (patient_id, responsibility) in (select * from netting_sides)
+    from account_running
+    where side_nets = 1
 ),
 
 -- Each account's own balance at each checkpoint of its patient's side.
@@ -130,12 +130,14 @@ states as (
     inner join side_accounts
         on checkpoints.patient_id = side_accounts.patient_id
         and checkpoints.responsibility = side_accounts.responsibility
-    asof inner join account_running
+    asof inner join (select * from account_running where side_nets = 1) as account_running
         on side_accounts.account_id = account_running.account_id
         and side_accounts.responsibility = account_running.responsibility
         and checkpoints.valid_from >= account_running.change_date
 ),
 
+-- ClickHouse inlines a CTE at each reference, so the netted states are read once: each yields its
+-- open debit and, on the account holding most of the side's leftover credit, that credit.
 netted as (
     select
         states.*,
@@ -150,13 +152,15 @@ netted as (
             partition by states.patient_id, states.responsibility, states.valid_from
             order by accounts.date_of_service, states.account_id
             rows between unbounded preceding and current row
-        ) as debits_through_this
+        ) as debits_through_this,
+        argMin(states.account_id, (states.account_balance, states.account_id)) over side_state as credit_account_id
     from states
     inner join accounts on states.account_id = accounts.account_id
     window side_state as (partition by states.patient_id, states.responsibility, states.valid_from)
 ),
 
-open_debits as (
+-- What the side's credits leave of each debit (oldest paid first), and the side's leftover credit.
+netted_balances as (
     select
         patient_id,
         responsibility,
@@ -168,29 +172,14 @@ open_debits as (
         provider_id,
         payer_id,
         date_of_service,
-        greatest(least(account_balance, debits_through_this - side_credits), 0) as balance
+        if(is_credit,
+           -(side_credits - side_debits),
+           greatest(least(account_balance, debits_through_this - side_credits), 0)) as balance
     from netted
-    where account_balance > 0
-      and debits_through_this > side_credits
-),
-
--- The side's leftover credit, shown on the account holding most of it.
-open_credits as (
-    select
-        patient_id,
-        responsibility,
-        valid_from,
-        any(valid_to) as valid_to,
-        argMin(account_id, (account_balance, account_id)) as account_id,
-        argMin(account_type, (account_balance, account_id)) as account_type,
-        argMin(facility_id, (account_balance, account_id)) as facility_id,
-        argMin(provider_id, (account_balance, account_id)) as provider_id,
-        argMin(payer_id, (account_balance, account_id)) as payer_id,
-        argMin(date_of_service, (account_balance, account_id)) as date_of_service,
-        -(any(side_credits) - any(side_debits)) as balance
-    from netted
-    group by patient_id, responsibility, valid_from
-    having any(side_credits) > any(side_debits)
+    array join [0, 1] as is_credit
+    where if(is_credit,
+             account_id = credit_account_id and side_credits > side_debits,
+             account_balance > 0 and debits_through_this > side_credits)
 ),
 
 final as (
@@ -210,9 +199,7 @@ final as (
     from (
         select * from standalone_debits
         union all
-        select * from open_debits
-        union all
-        select * from open_credits
+        select * from netted_balances
     )
 )
 
