@@ -181,11 +181,13 @@ class Bench:
             run_dbt(["parse"], url=self.server.url, capture_output=True)
             self.parsed = True
         cpu0, server0, started = children_cpu(), cpu_seconds(self.server.process.pid), time.perf_counter()
+        started_at = datetime.now(UTC)
         proc = run_dbt(args, url=self.server.url, capture_output=True)
         seconds = time.perf_counter() - started
         (self.work / f"{stage}.log").write_text(proc.stdout + proc.stderr)
         target = self.work / "dbt" / "target"
         results = json.loads((target / "run_results.json").read_text())["results"]
+        manifest = json.loads((target / "manifest.json").read_text())
         models = [r for r in results if r["unique_id"].startswith("model.")]
         tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
         slowest = sorted(results, key=lambda r: -r["execution_time"])[:6]  # models or tests
@@ -196,7 +198,8 @@ class Bench:
             "models": len(models), "model_seconds": round(sum(r["execution_time"] for r in models), 1),
             "tests": len(tests), "test_seconds": round(sum(r["execution_time"] for r in tests), 1),
             "failures": [r["unique_id"] for r in results if r["status"] in ("error", "fail")],
-            "slowest_models": {r["unique_id"].split(".")[2]: round(r["execution_time"], 1) for r in slowest}})
+            "slowest_models": {r["unique_id"].split(".")[2]: round(r["execution_time"], 1) for r in slowest},
+            **run_timeline(results, manifest, started_at)})
 
     def dbt(self) -> None:
         """A full build as `dbt run --full-refresh` then the data tests, timed apart (= `dbt build`).
@@ -403,6 +406,12 @@ class Bench:
                 lines.append(f"| {k.removeprefix('dbt_').replace('_', ' ')} | {x['seconds']:,} | {x['models']} "
                              f"({x['model_seconds']}) | {x['tests']} ({x['test_seconds']}) | {x['dbt_cpu_s']} | "
                              f"{x['server_cpu_s']} | {len(x['failures'])} | {slow} |")
+            for k in ("dbt_full", "dbt_incremental"):
+                if "critical_path" in r.get(k, {}):
+                    chain = " → ".join(f"{m} {t}" for m, t in r[k]["critical_path"].items())
+                    lines.append(f"\n{k.removeprefix('dbt_').capitalize()} run: {r[k]['start_s']} s before its first "
+                                 f"node starts (Python, importing dbt, the manifest); the chain of models that ends "
+                                 f"last (s): {chain}.")
             if all(k in r for k in ("dbt_full", "dbt_full_tests", "dbt_incremental", "dbt_incremental_tests")):
                 full = r["dbt_full"]["seconds"] + r["dbt_full_tests"]["seconds"]
                 incremental = r["dbt_incremental"]["seconds"] + r["dbt_incremental_tests"]["seconds"]
@@ -449,6 +458,28 @@ class Bench:
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
+
+
+def run_timeline(results: list[dict], manifest: dict, started_at: datetime) -> dict:
+    """Where a dbt run's wall time goes: the seconds before its first node starts (Python, importing dbt,
+    loading the manifest, the relation cache) and the chain of models that ends last, each waiting on the
+    input that finished last (its critical path: what more threads or cores cannot shorten)."""
+    span = {}
+    for r in results:
+        if r["timing"]:
+            span[r["unique_id"]] = (datetime.fromisoformat(r["timing"][0]["started_at"].replace("Z", "+00:00")),
+                                    datetime.fromisoformat(r["timing"][-1]["completed_at"].replace("Z", "+00:00")))
+    if not span:
+        return {}
+    chain, node = [], max((u for u in span if u.startswith("model.")), key=lambda u: span[u][1], default=None)
+    while node is not None:
+        chain.append(node)
+        parents = [p for p in manifest["nodes"].get(node, {}).get("depends_on", {}).get("nodes", []) if p in span]
+        node = max(parents, key=lambda p: span[p][1], default=None)
+    first = min(start for start, _ in span.values())
+    return {"start_s": round((first - started_at).total_seconds(), 1),
+            "critical_path": {u.split(".")[-1]: round((span[u][1] - span[u][0]).total_seconds(), 1)
+                              for u in reversed(chain)}}
 
 
 def _until(predicate, timeout: float) -> float:
