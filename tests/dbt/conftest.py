@@ -89,6 +89,8 @@ class MartsSession:
     kpi_months: dict[int, bool]  # fct_kpi_daily's months after the incremental run → recomputed by it
     calendar_run: DbtStep  # `run -s fct_kpi_daily` after a day before the first activity was slipped in
     unpartitioned_run: DbtStep  # `run -s fct_kpi_daily` on a table built before it was partitioned
+    older_shape_run: DbtStep  # `run -s int_claims_lifecycle` on a table without a column the model selects
+    older_shape_rows: tuple[int, int]  # that table's rows before and after the run
 
     def client(self, **kw):
         return get_client(url=self.url, **kw)
@@ -207,6 +209,25 @@ def _run_on_an_unpartitioned_kpi_table(client, url: str, target: Path) -> DbtSte
         client.command("drop table marts.kpi_unpartitioned")
 
 
+def _run_on_a_table_of_an_older_shape(client, url: str, target: Path) -> tuple[DbtStep, tuple[int, int]]:
+    """An incremental run of int_claims_lifecycle on a copy built by a version of the model without its
+    `timezone` column, with a changed claim staged (so that the run has rows to delete); the table is put
+    back afterwards."""
+    client.command("create table intermediate.lifecycle_older engine = MergeTree order by claim_id "
+                   "as select * except (timezone) from intermediate.int_claims_lifecycle")
+    client.command("exchange tables intermediate.lifecycle_older and intermediate.int_claims_lifecycle")
+    client.command("create table intermediate.int_claims_lifecycle__changed_keys (key UUID) engine = MergeTree "
+                   "order by key as select claim_id from intermediate.int_claims_lifecycle limit 1")
+    try:
+        before = client.command("select count() from intermediate.int_claims_lifecycle")
+        run = _dbt(url, target, "run", "-s", "int_claims_lifecycle")
+        return run, (before, client.command("select count() from intermediate.int_claims_lifecycle"))
+    finally:
+        client.command("exchange tables intermediate.lifecycle_older and intermediate.int_claims_lifecycle")
+        client.command("drop table intermediate.lifecycle_older")
+        client.command("drop table if exists intermediate.int_claims_lifecycle__changed_keys")
+
+
 @pytest.fixture(scope="session")
 def marts(tmp_path_factory) -> Iterator[MartsSession]:
     root = tmp_path_factory.mktemp("dbt-marts")
@@ -238,10 +259,11 @@ def marts(tmp_path_factory) -> Iterator[MartsSession]:
             kpi_months = _months_written_by_the_last_run(client, "marts", "fct_kpi_daily")
             calendar_run = _move_the_kpi_calendar(client, url, target)
             unpartitioned_run = _run_on_an_unpartitioned_kpi_table(client, url, target)
+            older_shape_run, older_shape_rows = _run_on_a_table_of_an_older_shape(client, url, target)
             docs = _dbt(url, target, "docs", "generate", "--no-compile")
         client.close()
         yield MartsSession(url, engine, built, build, stale, incremental, docs, target, full_build_sql, invariant_sql,
-                           kpi_months, calendar_run, unpartitioned_run)
+                           kpi_months, calendar_run, unpartitioned_run, older_shape_run, older_shape_rows)
         engine.dispose()
     finally:
         handle.stop()

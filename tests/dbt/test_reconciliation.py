@@ -183,6 +183,16 @@ def test_a_kpi_table_from_before_its_partitioning_asks_for_a_full_refresh(marts)
                            "and startsWith(name, 'fct_kpi_daily__')")
 
 
+def test_a_table_built_by_another_version_of_its_model_stops_the_run_before_anything_is_deleted(marts):
+    """The incremental run compares the model's columns with the built table's before its pre-hook deletes
+    the changed keys' rows: it names the difference and what to run, and the table keeps every row."""
+    assert marts.older_shape_run.returncode != 0
+    assert "columns it now selects: timezone String" in marts.older_shape_run.output
+    assert "rebuild it once with `pms dbt run --full-refresh -s int_claims_lifecycle`" in marts.older_shape_run.output
+    before, after = marts.older_shape_rows
+    assert after == before > 0
+
+
 def test_late_data_recomputed_only_the_denials_of_the_claims_it_touches(marts):
     fresh = marts.query("select claim_id from marts.fct_claim_denials where _source_watermark = "
                         "(select max(_source_watermark) from marts.fct_claim_denials)")

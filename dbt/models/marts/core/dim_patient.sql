@@ -6,7 +6,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='fail',
+        on_schema_change='ignore',
         order_by='patient_id',
         pre_hook="{{ stage_changed_keys('patient_id', changed_dim_patient_ids(), ['payers']) }}",
         post_hook="{{ drop_changed_keys() }}"

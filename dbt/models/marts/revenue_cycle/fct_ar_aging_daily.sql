@@ -7,7 +7,8 @@
         incremental_strategy='insert_overwrite',
         partition_by='toYYYYMM(date)',
         order_by='(date, facility_id, provider_id, payer_id, responsibility, aging_bucket)',
-        on_schema_change='fail'
+        on_schema_change='ignore',
+        pre_hook="{{ require_built_columns() }}"
     )
 }}
 

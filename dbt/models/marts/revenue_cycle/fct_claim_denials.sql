@@ -7,7 +7,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='fail',
+        on_schema_change='ignore',
         order_by='(facility_id, denied_date, denial_id)',
         pre_hook="{{ stage_changed_keys('claim_id', changed_claim_ids()) }}",
         post_hook="{{ drop_changed_keys() }}"

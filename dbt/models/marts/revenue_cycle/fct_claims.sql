@@ -7,7 +7,7 @@
         incremental_strategy='insert_overwrite',
         partition_by='toYYYYMM(date_of_service)',
         order_by='(facility_id, date_of_service, claim_id)',
-        on_schema_change='fail',
+        on_schema_change='ignore',
         pre_hook="{{ stage_changed_keys('claim_id', changed_claim_ids(), delete_rows=false) }}",
         post_hook="{{ drop_emptied_partitions('claim_id', 'toYYYYMM(date_of_service)') }}"
     )

@@ -7,7 +7,7 @@
         incremental_strategy='insert_overwrite',
         partition_by='toYYYYMM(received_date)',
         order_by='(facility_id, received_date, payment_id)',
-        on_schema_change='fail',
+        on_schema_change='ignore',
         pre_hook="{{ stage_changed_keys('payment_id', changed_payment_ids(), delete_rows=false) }}",
         post_hook="{{ drop_emptied_partitions('payment_id', 'toYYYYMM(received_date)') }}"
     )

@@ -7,7 +7,7 @@
         incremental_strategy='insert_overwrite',
         partition_by='toYYYYMM(start_date)',
         order_by='(facility_id, start_date, appointment_id)',
-        on_schema_change='fail',
+        on_schema_change='ignore',
         pre_hook="{{ stage_changed_keys('appointment_id', changed_appointment_ids(), delete_rows=false) }}",
         post_hook="{{ drop_emptied_partitions('appointment_id', 'toYYYYMM(start_date)') }}"
     )

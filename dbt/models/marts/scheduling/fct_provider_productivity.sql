@@ -9,7 +9,7 @@
         incremental_strategy='insert_overwrite',
         partition_by='toYYYYMM(date)',
         order_by='(provider_id, date)',
-        on_schema_change='fail',
+        on_schema_change='ignore',
         pre_hook="{{ stage_changed_months(changed_productivity_months(), 'date', ['facilities', 'payers', 'fee_schedule']) }}",
         post_hook="{{ drop_emptied_months('toYYYYMM(date)') }}"
     )
