@@ -21,25 +21,25 @@ from ops_api.models import Base
 KEEP = {"audit_events", "revoked_tokens", "idempotency_records"}  # tables the simulator does not write
 
 
-def _deferred() -> tuple[list[Index], list[ForeignKeyConstraint]]:
+def _deferred(engine: Engine) -> tuple[list[Index], list[ForeignKeyConstraint]]:
+    """The non-unique indexes and, on PostgreSQL, the foreign keys (SQLite's are table DDL)."""
     tables = [t for t in Base.metadata.sorted_tables if t.name not in KEEP]
     indexes = [ix for t in tables for ix in sorted(t.indexes, key=lambda ix: ix.name) if not ix.unique]
     keys = [fk for t in tables for fk in sorted(t.foreign_key_constraints, key=lambda fk: fk.name)]
-    return indexes, keys
+    return indexes, keys if engine.dialect.name == "postgresql" else []
 
 
 def restore(engine: Engine) -> None:
     """Create the deferred indexes and foreign keys that are missing (all of them after a load)."""
-    indexes, keys = _deferred()
-    postgres = engine.dialect.name == "postgresql"
+    indexes, keys = _deferred(engine)
     with engine.begin() as conn:
-        if not postgres:
+        if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB for the index builds' sorts
         schema = inspect(conn)
         for ix in indexes:
             if ix.name not in {i["name"] for i in schema.get_indexes(ix.table.name)}:
                 conn.execute(CreateIndex(ix))
-        for fk in keys if postgres else ():
+        for fk in keys:
             if fk.name not in {k["name"] for k in schema.get_foreign_keys(fk.table.name)}:
                 conn.execute(AddConstraint(fk))
 
@@ -50,9 +50,9 @@ def deferred_keys(engine: Engine) -> Iterator[None]:
     it fails. On SQLite only the indexes: its foreign keys are part of each table's definition, and
     the load does not check them anyway (sink.SqliteSink)."""
     restore(engine)  # a load killed earlier left some missing
-    indexes, keys = _deferred()
+    indexes, keys = _deferred(engine)
     with engine.begin() as conn:
-        for fk in keys if engine.dialect.name == "postgresql" else ():
+        for fk in keys:
             conn.execute(DropConstraint(fk))
         for ix in indexes:
             conn.execute(DropIndex(ix))
