@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,36 +197,43 @@ def _move_the_kpi_calendar(client, url: str, target: Path) -> DbtStep:
     return _dbt(url, target, "run", "-s", "fct_kpi_daily")
 
 
+@contextmanager
+def _built_by_an_older_model(client, table: str, create_sql: str) -> Iterator[None]:
+    """`table` replaced, for the block, by a copy made with `create_sql` (`create table {copy} ...`), as an
+    older version of its model built it; put back afterwards."""
+    schema, name = table.split(".")
+    copy = f"{schema}.{name}_older"
+    client.command(create_sql.format(copy=copy))
+    client.command(f"exchange tables {copy} and {table}")
+    try:
+        yield
+    finally:
+        client.command(f"exchange tables {copy} and {table}")
+        client.command(f"drop table {copy}")
+
+
 def _run_on_an_unpartitioned_kpi_table(client, url: str, target: Path) -> DbtStep:
     """An incremental run of fct_kpi_daily on a copy built before the model was partitioned by month (as a
-    warehouse from before 2026-12-06 holds it); the table is put back afterwards."""
-    client.command("create table marts.kpi_unpartitioned engine = MergeTree order by (facility_id, date) "
-                   "as select * from marts.fct_kpi_daily")
-    client.command("exchange tables marts.kpi_unpartitioned and marts.fct_kpi_daily")
-    try:
+    warehouse from before 2026-12-06 holds it)."""
+    with _built_by_an_older_model(client, "marts.fct_kpi_daily", "create table {copy} engine = MergeTree "
+                                  "order by (facility_id, date) as select * from marts.fct_kpi_daily"):
         return _dbt(url, target, "run", "-s", "fct_kpi_daily")
-    finally:
-        client.command("exchange tables marts.kpi_unpartitioned and marts.fct_kpi_daily")
-        client.command("drop table marts.kpi_unpartitioned")
 
 
 def _run_on_a_table_of_an_older_shape(client, url: str, target: Path) -> tuple[DbtStep, tuple[int, int]]:
     """An incremental run of int_claims_lifecycle on a copy built by a version of the model without its
-    `timezone` column, with a changed claim staged (so that the run has rows to delete); the table is put
-    back afterwards."""
-    client.command("create table intermediate.lifecycle_older engine = MergeTree order by claim_id "
-                   "as select * except (timezone) from intermediate.int_claims_lifecycle")
-    client.command("exchange tables intermediate.lifecycle_older and intermediate.int_claims_lifecycle")
-    client.command("create table intermediate.int_claims_lifecycle__changed_keys (key UUID) engine = MergeTree "
-                   "order by key as select claim_id from intermediate.int_claims_lifecycle limit 1")
-    try:
-        before = client.command("select count() from intermediate.int_claims_lifecycle")
-        run = _dbt(url, target, "run", "-s", "int_claims_lifecycle")
-        return run, (before, client.command("select count() from intermediate.int_claims_lifecycle"))
-    finally:
-        client.command("exchange tables intermediate.lifecycle_older and intermediate.int_claims_lifecycle")
-        client.command("drop table intermediate.lifecycle_older")
-        client.command("drop table if exists intermediate.int_claims_lifecycle__changed_keys")
+    `timezone` column, with a changed claim staged (so that the run has rows to delete)."""
+    with _built_by_an_older_model(client, "intermediate.int_claims_lifecycle", "create table {copy} engine = "
+                                  "MergeTree order by claim_id as select * except (timezone) "
+                                  "from intermediate.int_claims_lifecycle"):
+        client.command("create table intermediate.int_claims_lifecycle__changed_keys (key UUID) engine = MergeTree "
+                       "order by key as select claim_id from intermediate.int_claims_lifecycle limit 1")
+        try:
+            before = client.command("select count() from intermediate.int_claims_lifecycle")
+            run = _dbt(url, target, "run", "-s", "int_claims_lifecycle")
+            return run, (before, client.command("select count() from intermediate.int_claims_lifecycle"))
+        finally:
+            client.command("drop table if exists intermediate.int_claims_lifecycle__changed_keys")
 
 
 @pytest.fixture(scope="session")

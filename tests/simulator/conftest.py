@@ -6,8 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
 from ops_api.db import make_engine
+from ops_api.models import Base
 from pms.settings import get_settings
 from simulator import run
 from simulator.dump import dump
@@ -26,6 +29,12 @@ def low_limit():
     settings.adjustment_approval_limit = LIMIT
     yield LIMIT
     settings.adjustment_approval_limit = old
+
+
+def schema_drift(engine) -> list:
+    """How the store's schema differs from the models' (after a load: an index or key not re-created)."""
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
 
 
 @contextmanager

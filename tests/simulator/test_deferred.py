@@ -4,8 +4,6 @@ at the next seed after a killed one."""
 from contextlib import nullcontext
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.schema import DropConstraint, DropIndex
 
@@ -14,6 +12,7 @@ from ops_api.db import make_engine
 from ops_api.models import Base
 from simulator.writers.deferred import deferred_keys, restore
 from tests.pg import pg_schema
+from tests.simulator.conftest import schema_drift
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -25,11 +24,6 @@ def engine(request, worker_id, tmp_path):
         engine = make_engine(url)
         yield engine
         engine.dispose()
-
-
-def schema_drift(engine) -> list:
-    with engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
 
 
 def test_a_failed_load_still_gets_its_keys_and_indexes_back(engine):

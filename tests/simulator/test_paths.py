@@ -6,8 +6,6 @@ import sqlite3
 from contextlib import closing
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import JSON, text
 
 from ops_api.db import make_engine
@@ -15,7 +13,7 @@ from ops_api.models import Base
 
 from simulator import engine, practice, run
 from simulator.scales import SCALES
-from tests.simulator.conftest import ANCHOR, LIMIT, SEED, dumped, small_batches
+from tests.simulator.conftest import ANCHOR, LIMIT, SEED, dumped, schema_drift, small_batches
 
 pytestmark = [pytest.mark.xdist_group("simulator-service"), pytest.mark.slow]  # the service path: ~1 min
 
@@ -52,20 +50,13 @@ def _assert_same(expected: dict, actual: dict) -> None:
             assert got == want, f"{table}: first difference"
 
 
-def _schema_drift(url: str) -> list:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    finally:
-        engine.dispose()
-
-
 def test_bulk_writes_what_the_services_write_on_sqlite(service_url, bulk_url):
     expected = dumped(service_url)
     assert len(expected["outbox"]) > 5000 and len(expected["appointments"]) > 300
     _assert_same(expected, dumped(bulk_url))
-    assert _schema_drift(bulk_url) == []  # the indexes dropped for the load are back
+    engine = make_engine(bulk_url)
+    assert schema_drift(engine) == []  # the indexes dropped for the load are back
+    engine.dispose()
     assert _json_texts(bulk_url) == _json_texts(service_url)  # stored byte for byte as the ORM stores them
 
 
@@ -82,8 +73,8 @@ def test_bulk_on_postgresql_writes_what_the_services_write(service_url, pg_url):
     with small_batches():
         run.seed(pg_url, "tiny", SEED, ANCHOR, "bulk")
     _assert_same(dumped(service_url), dumped(pg_url))
-    assert _schema_drift(pg_url) == []  # the load's dropped foreign keys and indexes are back
     engine = make_engine(pg_url)
+    assert schema_drift(engine) == []  # the load's dropped foreign keys and indexes are back
     with engine.connect() as conn:
         # JSON columns hold the text psycopg's Json dumper would have sent (PostgreSQL keeps it as is).
         stored = conn.execute(text("SELECT modifiers::text FROM claim_lines WHERE modifiers::text <> '[]'")).all()
