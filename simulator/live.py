@@ -8,8 +8,8 @@ accepted → remittance (paid, with CO-45 and a copay) → patient payment; a se
 visit skips the claim and is paid at the desk. Each step advances the most downstream item that is
 waiting, so the pipeline drains as fast as it fills. Today's free slots come from the providers'
 templates less their bookings; when none is left (a full day, a weekend), providers get extra hours
-today one at a time, so the practice keeps going. Stops after `duration` seconds or on Ctrl-C (the
-request in flight completes first).
+today one at a time, once per local day, so the practice keeps going, across midnight too. Stops
+after `duration` seconds or on Ctrl-C (the request in flight completes first).
 """
 
 import random
@@ -30,7 +30,8 @@ STAGES = ("pay", "remit", "accept", "submit", "claim", "encounter", "complete", 
 
 class LiveSimulator:
     def __init__(self, api_url: str, username: str, password: str, rate: float = 20.0, seed: int = 0,
-                 client: httpx.Client | None = None):
+                 client: httpx.Client | None = None, clock=lambda: datetime.now(UTC)):
+        self.clock = clock  # the wall clock (UTC); a test moves it across midnight
         self.client = client or httpx.Client(base_url=api_url, timeout=30)
         self.username, self.password = username, password
         self.interval = 1.0 / rate
@@ -92,27 +93,32 @@ class LiveSimulator:
         if not (self.facilities and self.providers and self.payers):
             raise RuntimeError("live mode needs a seeded practice: run `pms seed` first")
         self.slots: deque = deque()
-        self.opened: set[str] = set()  # providers given extra hours today
+        self.opened: set[tuple[str, date]] = set()  # (provider, local day) given extra hours
 
     def _today_slots(self) -> None:
         """Free 20-minute slots today (facility time) in the providers' templates, less those already
         booked or off. When none is left (a seeded practice has filled today, or nobody works today: a
-        weekend), one more provider at a time gets extra hours today so the live practice keeps going."""
+        weekend), one more provider at a time gets extra hours today so the live practice keeps going.
+        Once per local day: after midnight every provider can be opened again."""
         for provider in self.providers:
             self._free_slots(provider, extra=False)
         for provider in self.providers:
             if self.slots:
                 break
-            if provider["id"] not in self.opened:
-                self.opened.add(provider["id"])
+            key = (provider["id"], self._today(provider["facility_ids"][0]))
+            if key not in self.opened:
+                self.opened.add(key)
                 self._free_slots(provider, extra=True)
         self.rng.shuffle(self.slots)
+
+    def _today(self, facility_id: str) -> date:
+        return self.clock().astimezone(ZoneInfo(self.facilities[facility_id]["timezone"])).date()
 
     def _free_slots(self, provider: dict, extra: bool) -> None:
         schedule = self._call("GET", f"/providers/{provider['id']}/schedule").json()
         for facility_id in provider["facility_ids"][:1] if extra else provider["facility_ids"]:
             tz = ZoneInfo(self.facilities[facility_id]["timezone"])
-            today = datetime.now(tz).date()
+            today = self._today(facility_id)
             if extra:
                 spans, time_off = self._open_today(provider, schedule, facility_id, today), []
             else:
@@ -245,7 +251,7 @@ class LiveSimulator:
         """Whether the patient has insurance to claim (a seeded patient may be self-pay)."""
         if patient_id not in self.insured:
             kinds = {p["id"]: p["kind"] for p in self.payers}
-            today = date.today().isoformat()
+            today = self.clock().date().isoformat()
             coverages = self._call("GET", f"/patients/{patient_id}/coverages").json()
             self.insured[patient_id] = any(
                 c["rank"] == "primary" and kinds.get(c["payer_id"]) != "self_pay"
