@@ -115,8 +115,10 @@
 {#- Pre-hook of every keyed incremental model: stage the changed keys (`keys_sql`, and every key of
     this table when reference data changed), then, with `delete_rows`, delete their rows (keys that no
     longer exist included) so that the body can append them recomputed. The delete is a lightweight
-    delete, a mutation that costs every part of the table: it is skipped when no key has a row. The
-    hook renders to nothing when there is no statement left to run (dbt skips an empty hook). -#}
+    delete, a mutation that costs every part of the table: it is skipped when no key has a row. With no
+    key staged the body selects nothing, so the column check (two statements, one of which plans the
+    body) is skipped too: most models of a run that follows little activity. The hook renders to
+    nothing when there is no statement left to run (dbt skips an empty hook). -#}
 {% macro stage_changed_keys(column, keys_sql, reference_tables=['facilities', 'payers'], delete_rows=true,
                             row_filter=none) -%}
     {%- set rows = row_filter or keyed_by(column) -%}
@@ -129,8 +131,10 @@
             {%- endif %}
         {%- endset -%}
         {%- do stage_rows('__changed_keys', '(key UUID) engine = MergeTree order by key', staged) -%}
-        {%- do require_built_columns() -%}
-        {%- if delete_rows and run_query('select count() from ' ~ this ~ ' where ' ~ rows).rows[0][0] > 0 -%}
+        {%- set counts = run_query('select (select count() from ' ~ changed_keys_relation() ~ ')'
+                                   ~ (', (select count() from ' ~ this ~ ' where ' ~ rows ~ ')' if delete_rows else '')).rows[0] -%}
+        {%- if counts[0] > 0 %}{% do require_built_columns() %}{% endif -%}
+        {%- if delete_rows and counts[1] > 0 -%}
     delete from {{ this }} where {{ rows }}
     settings allow_nondeterministic_mutations = 1, lightweight_deletes_sync = 2
         {%- endif -%}
