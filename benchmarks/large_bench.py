@@ -341,9 +341,12 @@ class Bench:
         self.save("dashboards", {"returncode": proc.returncode, "report": proc.stdout[-3000:]})
 
     def incremental(self) -> None:
+        """The run after the live stage's day, its tests, then one more run with nothing new: what any
+        incremental run costs however little changed (dbt's start-up and each model's statements)."""
         self.warehouse()
         self._dbt("dbt_incremental", ["run"])
         self._dbt("dbt_incremental_tests", TESTS)
+        self._dbt("dbt_nothing_new", ["run"])
 
     def ml(self) -> None:
         from ml.jobs import train_forecast, train_no_show
@@ -393,7 +396,8 @@ class Bench:
                       "|---:|---:|---:|---:|---:|",
                       f"| {x['lag_samples']} | {x['lag_p50_s']} | {x['lag_p95_s']} | {x['lag_max_s']} | "
                       f"{x['caught_up_after_s']} s |", ""]
-        builds = [k for k in ("dbt_full", "dbt_full_tests", "dbt_incremental", "dbt_incremental_tests") if k in r]
+        builds = [k for k in ("dbt_full", "dbt_full_tests", "dbt_incremental", "dbt_incremental_tests", "dbt_nothing_new")
+                  if k in r]
         if builds:
             lines += ["### dbt: full build, then an incremental one after the live stage's new activity", "",
                       "`dbt run` and `dbt test` (data tests; unit tests run in `make test`) timed apart: together they are "
@@ -406,10 +410,10 @@ class Bench:
                 lines.append(f"| {k.removeprefix('dbt_').replace('_', ' ')} | {x['seconds']:,} | {x['models']} "
                              f"({x['model_seconds']}) | {x['tests']} ({x['test_seconds']}) | {x['dbt_cpu_s']} | "
                              f"{x['server_cpu_s']} | {len(x['failures'])} | {slow} |")
-            for k in ("dbt_full", "dbt_incremental"):
+            for k in ("dbt_full", "dbt_incremental", "dbt_nothing_new"):
                 if "critical_path" in r.get(k, {}):
                     chain = " → ".join(f"{m} {t}" for m, t in r[k]["critical_path"].items())
-                    lines.append(f"\n{k.removeprefix('dbt_').capitalize()} run: {r[k]['start_s']} s before its first "
+                    lines.append(f"\n{k.removeprefix('dbt_').replace('_', ' ').capitalize()} run: {r[k]['start_s']} s before its first "
                                  f"node starts (Python, importing dbt, the manifest); the chain of models that ends "
                                  f"last (s): {chain}.")
             if all(k in r for k in ("dbt_full", "dbt_full_tests", "dbt_incremental", "dbt_incremental_tests")):
@@ -417,6 +421,10 @@ class Bench:
                 incremental = r["dbt_incremental"]["seconds"] + r["dbt_incremental_tests"]["seconds"]
                 lines.append(f"\nIncremental ÷ full: run {r['dbt_incremental']['seconds'] / r['dbt_full']['seconds']:.0%}, "
                              f"run + test {incremental / full:.0%} (target < 15 %).")
+            if "dbt_nothing_new" in r and "dbt_full" in r:
+                lines.append(f"\nA run with nothing new (right after the incremental one) takes "
+                             f"{r['dbt_nothing_new']['seconds']} s, {r['dbt_nothing_new']['seconds'] / r['dbt_full']['seconds']:.0%} "
+                             "of the full run: every incremental run pays it, however little changed.")
             lines.append("")
         if "materialisation" in r:
             x = r["materialisation"]
