@@ -16,6 +16,7 @@ import random
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ STAGES = ("pay", "remit", "accept", "submit", "claim", "encounter", "complete", 
 
 class LiveSimulator:
     def __init__(self, api_url: str, username: str, password: str, rate: float = 20.0, seed: int = 0,
-                 client: httpx.Client | None = None, clock=lambda: datetime.now(UTC)):
+                 client: httpx.Client | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.clock = clock  # the wall clock (UTC); a test moves it across midnight
         self.client = client or httpx.Client(base_url=api_url, timeout=30)
         self.username, self.password = username, password
