@@ -69,9 +69,15 @@ def run_dbt(args: Sequence[str], *, url: str | None = None, extra_env: Mapping[s
 
 
 def dbt_command(ctx: typer.Context) -> None:
-    """Run any dbt command on the marts project: `pms dbt build`, `pms dbt docs generate`, `pms dbt test -s x`."""
+    """Run any dbt command on the marts project: `pms dbt build`, `pms dbt test -s x`; `pms dbt docs [--port N]`
+    generates the docs from the warehouse as it is, then serves them (dbt's own `docs` needs both steps)."""
     args = list(ctx.args)
     if not args:
-        typer.echo("usage: pms dbt <dbt command and options>, e.g. `pms dbt build` or `pms dbt docs generate`")
+        typer.echo("usage: pms dbt <dbt command and options>, e.g. `pms dbt build` or `pms dbt docs`")
         raise typer.Exit(code=2)
+    if args[0] == "docs" and (len(args) == 1 or args[1].startswith("-")):
+        code = run_dbt(["docs", "generate"])
+        if code:
+            raise typer.Exit(code=code)
+        args = ["docs", "serve", *args[1:]]
     raise typer.Exit(code=run_dbt(args))

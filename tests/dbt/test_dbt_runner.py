@@ -45,6 +45,29 @@ def test_dbt_command_passes_every_argument_through(monkeypatch):
     assert CliRunner().invoke(app, ["dbt"]).exit_code == 2
 
 
+def test_dbt_docs_generates_then_serves(monkeypatch):
+    """`pms dbt docs` is the whole docs site: generated from the warehouse, then served; a failed generate
+    stops there (serving a site without its catalog shows an error page). The two subcommands pass through."""
+    seen, codes = [], {"generate": 0}
+    monkeypatch.setattr(dbt_runner, "run_dbt", lambda args: seen.append(args) or codes.get(args[1], 0))
+    app = typer.Typer()
+    app.command("dbt", context_settings=DBT_CONTEXT_SETTINGS, add_help_option=False)(dbt_command)
+
+    @app.command("other")
+    def other():
+        pass
+
+    assert CliRunner().invoke(app, ["dbt", "docs", "--port", "8081"]).exit_code == 0
+    assert seen == [["docs", "generate"], ["docs", "serve", "--port", "8081"]]
+    seen.clear()
+    assert CliRunner().invoke(app, ["dbt", "docs", "generate", "--no-compile"]).exit_code == 0
+    assert seen == [["docs", "generate", "--no-compile"]]
+    seen.clear()
+    codes["generate"] = 2
+    assert CliRunner().invoke(app, ["dbt", "docs"]).exit_code == 2
+    assert seen == [["docs", "generate"]]
+
+
 def test_command_line_uses_this_interpreter():
     assert dbt_runner.dbt_command_line(["debug"])[0] == sys.executable
     assert dbt_runner.dbt_command_line(["debug"])[-1] == "debug"
