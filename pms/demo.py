@@ -237,7 +237,7 @@ def print_banner(options: DemoOptions, warehouse_url: str, data_dir: Path, secon
     console.print(f"Dagster      http://{host}:{options.dagster_port}")
     console.print(f"Dashboards   http://{host}:{options.dashboards_port}")
     console.print(f"Warehouse    {warehouse_url.split('@')[-1]}")
-    console.print("dbt docs     .venv/bin/pms dbt docs --port 8081  (in another terminal, from here)")
+    console.print(f"dbt docs     PMS_DATA_DIR={data_dir} .venv/bin/pms dbt docs --port 8081  (another terminal)")
     console.print(f"login        {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
     console.print(f"data         {data_dir}  (logs in {data_dir / 'logs'})")
     if options.live:
