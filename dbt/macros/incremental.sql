@@ -90,12 +90,9 @@
     their staged tables, which the body reads, exist. -#}
 {% macro require_built_columns() -%}
     {%- if execute and is_incremental() and config.get('on_schema_change') == 'ignore' -%}
-        {%- set built = run_query("select name, type from system.columns where database = '" ~ this.schema
-                                  ~ "' and table = '" ~ this.identifier ~ "' order by position") -%}
-        {%- set selected = run_query('describe (' ~ sql ~ ')') -%}
-        {%- set built_columns, selected_columns = [], [] -%}
-        {%- for row in built.rows %}{% do built_columns.append(row[0] ~ ' ' ~ row[1]) %}{% endfor -%}
-        {%- for row in selected.rows %}{% do selected_columns.append(row[0] ~ ' ' ~ row[1]) %}{% endfor -%}
+        {%- set built_columns = name_and_type(run_query("select name, type from system.columns where database = '"
+                                  ~ this.schema ~ "' and table = '" ~ this.identifier ~ "' order by position")) -%}
+        {%- set selected_columns = name_and_type(run_query('describe (' ~ sql ~ ')')) -%}
         {%- if built_columns != selected_columns -%}
             {%- set dropped = built_columns | reject('in', selected_columns) | list -%}
             {%- set added = selected_columns | reject('in', built_columns) | list -%}
@@ -105,6 +102,13 @@
                 ~ "): rebuild it once with `pms dbt run --full-refresh -s " ~ this.identifier ~ "`") }}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- "name type" of each column a query result lists (system.columns' or DESCRIBE's first two columns). -#}
+{% macro name_and_type(columns) -%}
+    {%- set listed = [] -%}
+    {%- for row in columns.rows %}{% do listed.append(row[0] ~ ' ' ~ row[1]) %}{% endfor -%}
+    {{ return(listed) }}
 {%- endmacro %}
 
 {#- `column` is one of the keys this run recomputes: the filter of an incremental model's body. -#}
